@@ -1,0 +1,57 @@
+//! `spinekit`: the command line. Parses arguments, calls the library crates, prints results; one-line errors and
+//! a non-zero exit status on any failure.
+
+mod commands;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Offline spine imaging analysis for CT, MR and radiographs.
+///
+/// RESEARCH SOFTWARE — NOT A MEDICAL DEVICE. Outputs must not be used on their own for diagnosis or treatment.
+///
+/// Inputs may be a DICOM folder (any file names), a zip of DICOM files, one DICOM file, NIfTI (.nii/.nii.gz),
+/// MetaImage (.mha/.mhd) or a PNG/JPEG radiograph. Coordinates are patient LPS millimetres.
+#[derive(Parser, Debug)]
+#[command(
+    name = "spinekit",
+    version,
+    about,
+    long_about,
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Describe a scan: series found, size, voxel spacing, orientation, position in the patient, intensities,
+    /// compression, and any warning (gantry tilt, uneven slice gaps, missing geometry).
+    Info(commands::InfoArgs),
+    /// Convert any 3D scan (DICOM series, NIfTI, MetaImage) to NIfTI with exact geometry, optionally reoriented
+    /// or resampled.
+    Convert(commands::ConvertArgs),
+    /// Save a PNG picture of one slice (axial, coronal or sagittal) with true proportions, optionally with a label
+    /// map drawn over it.
+    Picture(commands::PictureArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Info(a) => commands::info(a),
+        Command::Convert(a) => commands::convert(a),
+        Command::Picture(a) => commands::picture(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line, no patient identifiers: the library errors are written that way.
+            let msg = e.to_string().replace('\n', " ");
+            eprintln!("spinekit: error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
