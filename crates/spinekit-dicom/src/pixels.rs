@@ -2,6 +2,7 @@
 //! modality LUT (RescaleSlope (0028,1053) × stored + RescaleIntercept (0028,1052)).
 
 use crate::error::{one_line, DicomError};
+use crate::header::InstanceHeader;
 use dicom_core::value::{PrimitiveValue, Value};
 use dicom_dictionary_std::tags;
 use dicom_object::DefaultDicomObject;
@@ -175,6 +176,76 @@ pub(crate) fn samples<'a>(
     Ok(s)
 }
 
+/// Fast path for uncompressed little-endian files (the commonest CT export): finds the PixelData (7FE0,0010)
+/// value directly in the file bytes, so the pixels are converted once instead of being parsed into a DICOM
+/// value, copied back to bytes and converted again. Returns `None` (caller takes the general path) unless the
+/// element is found with exactly the length the header attributes require.
+pub(crate) fn native_le_samples<'a>(file: &'a [u8], h: &InstanceHeader) -> Option<Samples<'a>> {
+    let (rows, cols) = (h.rows as usize, h.cols as usize);
+    let (samples_per_pixel, bits_allocated, bits_stored, signed) = (
+        h.samples_per_pixel,
+        h.bits_allocated,
+        h.bits_stored,
+        h.signed,
+    );
+    let ts = h.transfer_syntax.as_str();
+    const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
+    const IMPLICIT_LE: &str = "1.2.840.10008.1.2";
+    let ts = ts.trim_end_matches('\0').trim();
+    let explicit = match ts {
+        EXPLICIT_LE => true,
+        IMPLICIT_LE => false,
+        _ => return None,
+    };
+    if !matches!(bits_allocated, 8 | 16 | 32) || samples_per_pixel != 1 {
+        return None;
+    }
+    let need = rows * cols * (bits_allocated as usize / 8);
+    const TAG: [u8; 4] = [0xE0, 0x7F, 0x10, 0x00];
+    // PixelData is the last top-level element in practice; search backwards from where it must start.
+    let header_len = if explicit { 12 } else { 8 };
+    let last_start = file.len().checked_sub(need + header_len)?;
+    let mut pos = last_start + 1;
+    while pos > 0 {
+        pos -= 1;
+        if file[pos..pos + 4] != TAG {
+            continue;
+        }
+        let (len_at, value_at) = if explicit {
+            if !matches!(&file[pos + 4..pos + 6], b"OW" | b"OB") || file[pos + 6..pos + 8] != [0, 0]
+            {
+                continue;
+            }
+            (pos + 8, pos + 12)
+        } else {
+            (pos + 4, pos + 8)
+        };
+        let len = u32::from_le_bytes(file[len_at..len_at + 4].try_into().ok()?) as usize;
+        if (len == need || len == need + 1) && value_at + need <= file.len() {
+            return Some(Samples {
+                bytes: Cow::Borrowed(&file[value_at..value_at + need]),
+                big_endian: false,
+                bits_allocated,
+                bits_stored: if bits_stored == 0 || bits_stored > bits_allocated {
+                    bits_allocated
+                } else {
+                    bits_stored
+                },
+                signed,
+                samples_per_pixel,
+                planar: false,
+                rows,
+                cols,
+            });
+        }
+        // Searching further back than one element header would only find tags inside other values.
+        if last_start - pos > 16 {
+            return None;
+        }
+    }
+    None
+}
+
 impl Samples<'_> {
     /// Stored value of sample `n` (masked to BitsStored, sign-extended when signed).
     #[inline]
@@ -214,7 +285,25 @@ impl Samples<'_> {
         let n = self.rows * self.cols;
         debug_assert_eq!(out.len(), n);
         let integral = slope == 1.0 && intercept.fract() == 0.0;
-        if integral {
+        if integral && self.bits_allocated == 16 && !self.big_endian && self.samples_per_pixel == 1
+        {
+            // The common CT case, kept branch-free per pixel so it vectorises.
+            let bs = self.bits_stored as u32;
+            let mask = if bs >= 16 { u16::MAX } else { (1u16 << bs) - 1 };
+            let shift = 32 - bs;
+            let icpt = intercept.clamp(i32::MIN as f64 / 2.0, i32::MAX as f64 / 2.0) as i32;
+            let signed = self.signed;
+            for (o, b) in out.iter_mut().zip(self.bytes.chunks_exact(2)) {
+                let v = u16::from_le_bytes([b[0], b[1]]) & mask;
+                // Sign-extend from BitsStored; 16-bit values plus a halved-i32 intercept cannot overflow i32.
+                let raw = if signed {
+                    ((v as u32) << shift) as i32 >> shift
+                } else {
+                    v as i32
+                };
+                *o = T::from_i32(raw + icpt);
+            }
+        } else if integral {
             for (p, o) in out.iter_mut().enumerate().take(n) {
                 *o = T::from_f64((self.raw(p) + intercept as i64) as f64);
             }

@@ -2,9 +2,9 @@
 
 use crate::error::DicomError;
 use crate::header::{dot, sub, InstanceHeader};
-use crate::pixels::{check_transfer_syntax, output_range, samples};
+use crate::pixels::{check_transfer_syntax, native_le_samples, output_range, samples};
 use crate::scan::{DicomScan, Purpose, SeriesSelector, SeriesSummary};
-use crate::source::{open_zip, read_member, Container, Member, ParseFail};
+use crate::source::{open_zip, read_member, Container, Loc, Member, ParseFail};
 use rayon::prelude::*;
 use spinekit_image::{AnyVolume, Geometry, Volume, Voxel};
 
@@ -445,32 +445,7 @@ fn build<T: Voxel>(
     let decode_one =
         |zip: Option<&mut zip::ZipArchive<_>>, k: usize, out: &mut [T]| -> Result<(), DicomError> {
             let (m, h) = &inst[plan.order[k]];
-            let obj = read_member(&scan.container, zip, m, false).map_err(|e| match e {
-                ParseFail::NotDicom => DicomError::NotDicom {
-                    path: m.rel.clone(),
-                },
-                ParseFail::Damaged(d) | ParseFail::Io(d) => DicomError::Damaged {
-                    path: m.rel.clone(),
-                    detail: d,
-                },
-            })?;
-            let s = samples(&obj, &m.rel)?;
-            if s.samples_per_pixel != 1 {
-                return Err(DicomError::UnsupportedImage {
-                    path: m.rel.clone(),
-                    detail: "colour pixel data in a greyscale series".into(),
-                });
-            }
-            if s.rows != rows || s.cols != cols {
-                return Err(DicomError::Inconsistent {
-                    series: sn,
-                    detail: format!(
-                        "{} decodes to {}x{}, expected {cols}x{rows}",
-                        m.rel, s.cols, s.rows
-                    ),
-                });
-            }
-            s.write_rescaled(h.slope, h.intercept, out);
+            decode_slice(scan, zip, m, h, [cols, rows], sn, out)?;
             if let Some(sh) = plan.shifts_px.get(k) {
                 shift_in_plane(out, cols, rows, *sh);
             }
@@ -515,6 +490,55 @@ fn build<T: Voxel>(
             }
         });
     Ok(out)
+}
+
+/// Decodes one instance's pixels, rescaled, into `out` (cols × rows, row-major).
+fn decode_slice<T: Voxel>(
+    scan: &DicomScan,
+    zip: Option<&mut zip::ZipArchive<std::io::BufReader<std::fs::File>>>,
+    m: &Member,
+    h: &InstanceHeader,
+    [cols, rows]: [usize; 2],
+    sn: usize,
+    out: &mut [T],
+) -> Result<(), DicomError> {
+    if let (Loc::File(path), Container::Files) = (&m.loc, &scan.container) {
+        let bytes = std::fs::read(path).map_err(|e| DicomError::Damaged {
+            path: m.rel.clone(),
+            detail: e.to_string(),
+        })?;
+        if let Some(s) = native_le_samples(&bytes, h) {
+            s.write_rescaled(h.slope, h.intercept, out);
+            return Ok(());
+        }
+    }
+    let obj = read_member(&scan.container, zip, m, false).map_err(|e| match e {
+        ParseFail::NotDicom => DicomError::NotDicom {
+            path: m.rel.clone(),
+        },
+        ParseFail::Damaged(d) | ParseFail::Io(d) => DicomError::Damaged {
+            path: m.rel.clone(),
+            detail: d,
+        },
+    })?;
+    let s = samples(&obj, &m.rel)?;
+    if s.samples_per_pixel != 1 {
+        return Err(DicomError::UnsupportedImage {
+            path: m.rel.clone(),
+            detail: "colour pixel data in a greyscale series".into(),
+        });
+    }
+    if s.rows != rows || s.cols != cols {
+        return Err(DicomError::Inconsistent {
+            series: sn,
+            detail: format!(
+                "{} decodes to {}x{}, expected {cols}x{rows}",
+                m.rel, s.cols, s.rows
+            ),
+        });
+    }
+    s.write_rescaled(h.slope, h.intercept, out);
+    Ok(())
 }
 
 /// Moves slice content by `shift` = (columns, rows) pixels: `out(i, j) = in(i − sx, j − sy)`, bilinear; pixels

@@ -10,6 +10,10 @@ pub trait Voxel: Copy + Send + Sync + Default + PartialOrd + 'static {
     fn to_f64(self) -> f64;
     /// Rounds and saturates to the type's range (NaN becomes 0 for integer types).
     fn from_f64(v: f64) -> Self;
+    /// Saturates an integer to the type's range; cheaper than [`from_f64`](Self::from_f64) in hot decode loops.
+    fn from_i64(v: i64) -> Self;
+    /// As [`from_i64`](Self::from_i64), in 32-bit lanes (twice as many per SIMD instruction).
+    fn from_i32(v: i32) -> Self;
 }
 
 /// Which concrete voxel type a volume holds.
@@ -36,6 +40,14 @@ macro_rules! int_voxel {
                 // `as` saturates and maps NaN to 0.
                 v.round() as $t
             }
+            #[inline]
+            fn from_i64(v: i64) -> Self {
+                v.clamp(<$t>::MIN as i64, <$t>::MAX as i64) as $t
+            }
+            #[inline]
+            fn from_i32(v: i32) -> Self {
+                (v as i64).clamp(<$t>::MIN as i64, <$t>::MAX as i64) as $t
+            }
         }
     };
 }
@@ -52,6 +64,14 @@ impl Voxel for f32 {
     }
     #[inline]
     fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    #[inline]
+    fn from_i64(v: i64) -> Self {
+        v as f32
+    }
+    #[inline]
+    fn from_i32(v: i32) -> Self {
         v as f32
     }
 }
