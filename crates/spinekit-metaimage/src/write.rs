@@ -55,27 +55,11 @@ pub fn write_mha<T: Voxel>(
     };
     let header = header_text(vol, compressed.then_some(payload.len()));
 
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".spinekit-").suffix(".mha.tmp");
-    // tempfile creates 0600 files; a written image should be as readable as any other output.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    let mut tmp = builder
-        .tempfile_in(dir)
-        .map_err(|e| MetaImageError::io(dir, e))?;
-    let io = |e| MetaImageError::io(path, e);
-    tmp.write_all(header.as_bytes()).map_err(io)?;
-    tmp.write_all(&payload).map_err(io)?;
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path)
-        .map_err(|e| MetaImageError::io(path, e.error))?;
+    spinekit_atomic::write_atomic(path, |w| {
+        w.write_all(header.as_bytes())?;
+        w.write_all(&payload)
+    })
+    .map_err(|e| MetaImageError::io(path, e))?;
     Ok(())
 }
 

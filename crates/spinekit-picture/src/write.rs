@@ -3,7 +3,6 @@ use crate::{PictureError, Window};
 use image::codecs::png::PngEncoder;
 use image::{ExtendedColorType, GrayImage, ImageEncoder};
 use spinekit_image::Image2D;
-use std::io::Write;
 use std::path::Path;
 
 /// Encodes a PNG in memory, then writes it to a temporary file in the destination folder and renames it, so a
@@ -19,27 +18,7 @@ pub(crate) fn save_png(
     PngEncoder::new(&mut png)
         .write_image(raw, w, h, colour)
         .map_err(|e| PictureError::Encode(e.to_string()))?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".spinekit-").suffix(".png.tmp");
-    // tempfile creates 0600 files; a picture should be as readable as any other output.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    let mut tmp = builder
-        .tempfile_in(dir)
-        .map_err(|e| PictureError::io(dir, e))?;
-    tmp.write_all(&png).map_err(|e| PictureError::io(path, e))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| PictureError::io(path, e))?;
-    tmp.persist(path)
-        .map_err(|e| PictureError::io(path, e.error))?;
+    spinekit_atomic::write_bytes_atomic(path, &png).map_err(|e| PictureError::io(path, e))?;
     Ok(())
 }
 
