@@ -2,6 +2,7 @@
 //! a non-zero exit status on any failure.
 
 mod commands;
+mod phantom;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -36,6 +37,11 @@ enum Command {
     /// Save a PNG picture of one slice (axial, coronal or sagittal) with true proportions, optionally with a label
     /// map drawn over it.
     Picture(commands::PictureArgs),
+    /// Generate a synthetic spine CT with exact ground truth (levels, heights, fractures, angles, HU, muscle and
+    /// fat areas) and, on request, a radiograph of it. No patient data is involved.
+    Phantom(phantom::PhantomArgs),
+    /// Run the built-in demonstration on a synthetic spine CT: needs no data and no network.
+    Demo(phantom::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +50,8 @@ fn main() -> ExitCode {
         Command::Info(a) => commands::info(a),
         Command::Convert(a) => commands::convert(a),
         Command::Picture(a) => commands::picture(a),
+        Command::Phantom(a) => phantom::phantom(a),
+        Command::Demo(a) => phantom::demo(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

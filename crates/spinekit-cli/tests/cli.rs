@@ -227,3 +227,99 @@ fn bad_inputs_fail_with_one_clear_line() {
         assert!(!out.exists());
     }
 }
+
+/// `spinekit phantom` writes every map with its label names, truth and pictures, and refuses bad options.
+#[test]
+fn phantom_writes_volumes_truth_and_pictures() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ph");
+    let o = out.to_str().unwrap();
+    let (code, stdout, err) = spinekit(&[
+        "phantom",
+        "-o",
+        o,
+        "--seed",
+        "7",
+        "--levels",
+        "L1-L5",
+        "--voxel-mm",
+        "2",
+        "--fit-fov-mm",
+        "300",
+        "--fracture",
+        "L2:moderate:wedge",
+        "--projection",
+        "ap",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("L1–L5"), "{stdout}");
+    for f in [
+        "ct.nii.gz",
+        "labels.nii.gz",
+        "bodies.nii.gz",
+        "discs.nii.gz",
+        "canal.nii.gz",
+        "tissues.nii.gz",
+        "truth.json",
+        "sagittal.png",
+        "coronal.png",
+        "drr_ap.png",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let j = info_json(&out.join("labels.nii.gz"), &[]);
+    let names: Vec<String> = j["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap().to_string())
+        .collect();
+    for want in ["L1", "L2", "L3", "L4", "L5"] {
+        assert!(names.iter().any(|n| n == want), "{want} not in {names:?}");
+    }
+    assert!(close(&j["volume"]["spacing_mm"][2], 2.0, 1e-9));
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("truth.json")).unwrap()).unwrap();
+    let l2 = truth["levels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["level"] == "L2")
+        .unwrap();
+    assert_eq!(l2["genant_grade"], "moderate");
+    assert!(truth["projection_ap"]["landmarks"].is_object());
+    // Bad options: one line, exit 1, nothing written.
+    let bad = dir.path().join("bad");
+    for args in [
+        vec!["--levels", "L1-X9"],
+        vec!["--fracture", "L2:huge:wedge"],
+        vec!["--voxel-mm", "0.1"],
+        vec!["--scoliosis", "40"],
+    ] {
+        let mut a = vec!["phantom", "-o", bad.to_str().unwrap()];
+        a.extend(args.iter());
+        let (code, _, err) = spinekit(&a);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(!bad.join("ct.nii.gz").exists());
+    }
+}
+
+/// The README's main job, on a small grid so the test stays quick.
+#[test]
+fn demo_runs_without_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = spinekit(&[
+        "demo",
+        "-o",
+        dir.path().to_str().unwrap(),
+        "--voxel-mm",
+        "2",
+        "--dims",
+        "200,200,150",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("NOT A MEDICAL DEVICE"));
+    assert!(out.contains("levels in view"));
+    assert!(dir.path().join("truth.json").is_file());
+}
