@@ -120,6 +120,8 @@ pub struct SoftModel {
     pub z_t1_top: f64,
     pub z_crest: f64,
     pub hips: [V3; 2],
+    /// Centre of the true S1 superior endplate (origin of the pelvic bones' frame).
+    pub pelvis_origin: V3,
     /// Ordinal of L1 (for muscle profiles).
     pub ord_l1: f64,
 }
@@ -403,6 +405,7 @@ impl SoftModel {
             z_t1_top,
             z_crest: scene.iliac_crest_z,
             hips: model.femoral_heads,
+            pelvis_origin: model.segments[model.s1_index].top_plane().0,
             ord_l1: ord_of(Level::L1),
         }
     }
@@ -452,6 +455,9 @@ pub struct Op {
     /// Paint only where y_min < y < y_max (e.g. gas in the non-dependent part of a loop).
     pub y_max: f64,
     pub y_min: f64,
+    /// Paint only where x_min < x < x_max.
+    pub x_min: f64,
+    pub x_max: f64,
     pub hu: f32,
     pub tissue: Tissue,
     pub kind: OpKind,
@@ -480,6 +486,8 @@ impl Op {
             p_post: 2.0,
             y_max: f64::INFINITY,
             y_min: f64::NEG_INFINITY,
+            x_min: f64::NEG_INFINITY,
+            x_max: f64::INFINITY,
             hu,
             tissue,
             kind: OpKind::Plain,
@@ -514,18 +522,28 @@ impl Op {
         let Some(h) = self.half(y, self.a, self.b_ant, self.b_post) else {
             return none;
         };
+        let mut iv = [(self.cx - h, self.cx + h), (0.0, 0.0)];
+        let mut n = 1;
         if let OpKind::Ring(ai, bai, bpi) = self.kind {
             if let Some(hi) = self.half(y, ai, bai, bpi) {
-                if hi < h {
-                    return (
-                        [(self.cx - h, self.cx - hi), (self.cx + hi, self.cx + h)],
-                        2,
-                    );
+                if hi >= h {
+                    return none;
                 }
-                return none;
+                iv = [(self.cx - h, self.cx - hi), (self.cx + hi, self.cx + h)];
+                n = 2;
             }
         }
-        ([(self.cx - h, self.cx + h), (0.0, 0.0)], 1)
+        // Clip to the x limits, dropping empty intervals.
+        let mut out = [(0.0, 0.0); 2];
+        let mut m = 0;
+        for &(a, b) in &iv[..n] {
+            let (a, b) = (a.max(self.x_min), b.min(self.x_max));
+            if b > a {
+                out[m] = (a, b);
+                m += 1;
+            }
+        }
+        (out, m)
     }
 
     pub fn y_range(&self) -> (f64, f64) {
@@ -626,6 +644,8 @@ impl SoftModel {
             p_post: 3.0,
             y_max: f64::INFINITY,
             y_min: f64::NEG_INFINITY,
+            x_min: f64::NEG_INFINITY,
+            x_max: f64::INFINITY,
             hu: HU_SKIN,
             tissue: Tissue::Skin,
             kind: OpKind::Plain,
@@ -866,6 +886,37 @@ impl SoftModel {
                     HU_MUSCLE,
                     Tissue::OtherMuscle,
                 ));
+            }
+        }
+        // Iliacus on the inner surface of each iliac wing and gluteus medius on its outer surface: rings
+        // around the wing's section (the wing geometry of `scene::add_pelvis`, pelvic rotation ignored).
+        let pm = self.pelvis_origin;
+        let zl = z - pm.z;
+        if (-65.0..=45.0).contains(&zl) {
+            let sc_w = (1.0 - ((zl - 120.0) / 200.0).powi(2)).max(0.0).sqrt();
+            let (rx, ry) = (85.0 * sc_w, 68.0 * sc_w);
+            for side in [-1.0, 1.0] {
+                let ring = |outer: f64, inner: f64, y0: f64, y1: f64| {
+                    let mut op = Op::ellipse(
+                        pm.x + side * 48.0,
+                        pm.y - 25.0,
+                        rx + outer,
+                        ry + outer,
+                        HU_MUSCLE,
+                        Tissue::OtherMuscle,
+                    );
+                    op.kind = OpKind::Ring(rx + inner, ry + inner, ry + inner);
+                    op.y_min = pm.y + y0;
+                    op.y_max = pm.y + y1;
+                    if side > 0.0 {
+                        op.x_min = pm.x + 58.0;
+                    } else {
+                        op.x_max = pm.x - 58.0;
+                    }
+                    op
+                };
+                ops.push(ring(-4.5, -4.5 - 16.0 * ms, -72.0, 28.0));
+                ops.push(ring(4.5 + 28.0 * ms, 4.5, -45.0, 40.0));
             }
         }
         // Aorta (bifurcating at L4) with wall calcifications, IVC and iliac vessels.

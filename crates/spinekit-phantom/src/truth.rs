@@ -260,8 +260,8 @@ pub struct BodyCompositionTruth {
     pub visceral_fat_area_cm2: f64,
     pub subcutaneous_fat_area_cm2: f64,
     pub other_fat_area_cm2: f64,
-    /// Mean CT HU (with noise) over the muscle voxels of the slice.
-    pub muscle_mean_hu: f64,
+    /// Mean CT HU (with noise) over the muscle voxels of the slice (None if there are none).
+    pub muscle_mean_hu: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -633,11 +633,7 @@ pub fn compute(inp: &TruthInput) -> Truth {
             visceral_fat_area_cm2: area(&[Tissue::VisceralFat]),
             subcutaneous_fat_area_cm2: area(&[Tissue::SubcutaneousFat]),
             other_fat_area_cm2: area(&[Tissue::OtherFat]),
-            muscle_mean_hu: if mu_n > 0 {
-                mu_sum / mu_n as f64
-            } else {
-                f64::NAN
-            },
+            muscle_mean_hu: (mu_n > 0).then(|| mu_sum / mu_n as f64),
         })
     });
 
