@@ -1,0 +1,1546 @@
+//! The segmentation pipeline (see the crate documentation for the method).
+
+use crate::report::*;
+use crate::validate::validate_ct;
+use crate::CtError;
+use rayon::prelude::*;
+use spinekit_anatomy::{Enumeration, Level};
+use spinekit_image::{
+    reorient_to, resample_to_grid, Geometry, Interpolation, OrientationCode, Volume,
+};
+use spinekit_morph as morph;
+use std::time::Instant;
+
+/// Tunable parameters; the defaults suit adult CT.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentOptions {
+    /// Coarsest voxel size (mm) the spine analysis runs at; finer inputs are resampled to it.
+    pub internal_spacing_mm: f64,
+    /// Bone threshold (HU); the manual IRCADb bone masks and common practice use about 180 HU.
+    pub bone_threshold_hu: f64,
+    /// Cortical density (HU) a bone region must partly reach; contrast-filled vessels do not.
+    pub cortex_hu: f64,
+}
+
+impl Default for SegmentOptions {
+    fn default() -> Self {
+        Self {
+            internal_spacing_mm: 1.5,
+            bone_threshold_hu: 180.0,
+            cortex_hu: 400.0,
+        }
+    }
+}
+
+/// Receives (stage name, fraction done 0–1).
+pub type Progress<'a> = Option<&'a (dyn Fn(&str, f32) + Sync)>;
+
+/// Wall time of one pipeline stage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageTime {
+    pub stage: &'static str,
+    pub ms: f64,
+}
+
+/// All outputs, on the input grid (same dims and geometry as the CT).
+#[derive(Debug, Clone)]
+pub struct Segmentation {
+    /// All bone ≥ the bone threshold (1), marrow below it not included (IRCADb convention).
+    pub bone: Volume<u8>,
+    /// Whole vertebrae, VerSe labels (marrow filled).
+    pub labels: Volume<u8>,
+    /// Vertebral bodies, same labels.
+    pub bodies: Volume<u8>,
+    /// Discs: 100 + VerSe label of the vertebra above.
+    pub discs: Volume<u8>,
+    /// Spinal canal (1).
+    pub canal: Volume<u8>,
+    pub report: SpineReport,
+    pub timings: Vec<StageTime>,
+}
+
+/// Segments and labels the spine in a CT (HU). See the crate documentation for the method.
+pub fn segment(
+    ct: &Volume<i16>,
+    opts: &SegmentOptions,
+    progress: Progress<'_>,
+) -> Result<Segmentation, CtError> {
+    let mut timer = Timer::new(progress);
+    validate_ct(ct)?;
+    timer.lap("validate", 0.02);
+
+    // Internal grid: LPS axes (i → left, j → posterior, k → superior), spacing ≥ internal_spacing_mm.
+    let ct_lps = reorient_to(ct, OrientationCode(['L', 'P', 'S']))?;
+    let g0 = *ct_lps.geometry();
+    let d0 = ct_lps.dims();
+    let mut gi = g0;
+    let mut di = [0usize; 3];
+    for a in 0..3 {
+        gi.spacing_mm[a] = g0.spacing_mm[a].max(opts.internal_spacing_mm);
+        let extent = (d0[a] - 1) as f64 * g0.spacing_mm[a];
+        di[a] = (extent / gi.spacing_mm[a] + 1e-6).floor() as usize + 1;
+    }
+    let cti = resample_to_grid(&ct_lps, di, gi, Interpolation::Linear, -1024)?;
+    drop(ct_lps);
+    timer.lap("resample", 0.08);
+
+    let body = body_mask(&cti);
+    timer.lap("body outline", 0.15);
+
+    let bone_res = bone_mask(ct, &body, opts);
+    timer.lap("bone", 0.35);
+
+    let bone_i = resample_to_grid(&bone_res.bone, di, gi, Interpolation::Nearest, 0)?;
+    // For the column analysis, marrow and partial-volumed cortex (≥ 130 HU) next to accepted bone count too:
+    // at 3 mm the cortex alone is too broken to enclose the bodies.
+    let near = morph::dilate_mm(&bone_i, 8.0);
+    let analysis = Volume::from_vec(
+        di,
+        gi,
+        (0..bone_i.len())
+            .into_par_iter()
+            .map(|n| {
+                u8::from(bone_i.data()[n] != 0 || (near.data()[n] != 0 && cti.data()[n] >= 130))
+            })
+            .collect(),
+    )?;
+    let filled = fill_bone(&analysis, &cti);
+    timer.lap("fill", 0.45);
+
+    let sp = gi.spacing_mm;
+    let spine = trace_spine(&filled, &body, sp)?;
+    timer.lap("centreline", 0.55);
+
+    let mut segs = find_vertebrae(&filled, &spine, sp)?;
+    timer.lap("discs", 0.62);
+
+    let sacrum = detect_sacrum(&filled, &spine, &mut segs, sp);
+    let lab_i = grow_vertebrae(&filled, &spine, &segs, sp);
+    timer.lap("vertebrae", 0.75);
+
+    let ribs = detect_ribs(&bone_i, &lab_i, &spine, segs.len(), sp);
+    let naming = name_levels(&segs, sacrum, &ribs);
+    timer.lap("numbering", 0.8);
+
+    let bodies_i = body_labels(&lab_i, &spine, sp);
+    let discs_i = disc_labels(&cti, &filled, &lab_i, &spine, &segs, sp);
+    let canal_i = canal_mask(&cti, &filled, &spine, sp);
+    timer.lap("bodies, discs, canal", 0.88);
+
+    // Back to the input grid (nearest: labels must not be averaged) and rename segment indices to VerSe labels.
+    let verse: Vec<u8> = naming.levels.iter().map(|l| l.verse_label()).collect();
+    let relabel = |v: &Volume<u8>| v.map(|x| if x == 0 { 0 } else { verse[x as usize - 1] });
+    let to_input =
+        |v: &Volume<u8>| resample_to_grid(v, ct.dims(), *ct.geometry(), Interpolation::Nearest, 0);
+    let labels = to_input(&relabel(&lab_i))?;
+    let bodies = to_input(&relabel(&bodies_i))?;
+    let disc_map = discs_i.map(|x| {
+        if x == 0 {
+            0
+        } else {
+            100 + verse[x as usize - 1]
+        }
+    });
+    let discs = to_input(&disc_map)?;
+    let canal = to_input(&canal_i)?;
+    timer.lap("map to input grid", 0.95);
+
+    let report = build_report(
+        &labels, &bodies, &discs, &segs, &spine, &gi, &naming, &ribs, &bone_res,
+    );
+    timer.lap("report", 1.0);
+    Ok(Segmentation {
+        bone: bone_res.bone,
+        labels,
+        bodies,
+        discs,
+        canal,
+        report,
+        timings: timer.times,
+    })
+}
+
+struct Timer<'a> {
+    t: Instant,
+    times: Vec<StageTime>,
+    progress: Progress<'a>,
+}
+
+impl<'a> Timer<'a> {
+    fn new(progress: Progress<'a>) -> Self {
+        Self {
+            t: Instant::now(),
+            times: Vec::new(),
+            progress,
+        }
+    }
+    fn lap(&mut self, stage: &'static str, frac: f32) {
+        let ms = self.t.elapsed().as_secs_f64() * 1e3;
+        self.times.push(StageTime { stage, ms });
+        if let Some(p) = self.progress {
+            p(stage, frac);
+        }
+        self.t = Instant::now();
+    }
+}
+
+/// The patient's body: largest region above −400 HU after a 4 mm opening (cuts the table and blankets off),
+/// holes filled per slice.
+fn body_mask(cti: &Volume<i16>) -> Volume<u8> {
+    let m = morph::threshold(cti, -400.0, f64::INFINITY);
+    let m = morph::open_mm(&m, 4.0);
+    let m = morph::largest_component(&m, morph::Connectivity::Six);
+    morph::fill_holes_2d(&m)
+}
+
+pub(crate) struct BoneResult {
+    bone: Volume<u8>,
+    dense_non_bone_ml: f64,
+    metal_ml: f64,
+    clipped: bool,
+}
+
+/// Bone on the input grid: 6-connected regions ≥ the threshold that are large enough, partly cortical
+/// (≥ `cortex_hu`) and mostly inside the body.
+fn bone_mask(ct: &Volume<i16>, body: &Volume<u8>, opts: &SegmentOptions) -> BoneResult {
+    let thr = opts.bone_threshold_hu;
+    let m = morph::threshold(ct, thr, f64::INFINITY);
+    let comps = morph::label_components(&m, morph::Connectivity::Six);
+    let nc = comps.sizes.len();
+    let g = ct.geometry();
+    let vox_mm3: f64 = g.spacing_mm.iter().product();
+    // Input index → body-grid index.
+    let bg = body.geometry();
+    let map = |p: [usize; 3]| -> Option<usize> {
+        let w = g.index_to_world([p[0] as f64, p[1] as f64, p[2] as f64]);
+        let q = bg.world_to_index(w);
+        let bd = body.dims();
+        let r: [usize; 3] = std::array::from_fn(|a| q[a].round().max(0.0) as usize);
+        (0..3)
+            .all(|a| r[a] < bd[a])
+            .then(|| body.index(r[0], r[1], r[2]))
+    };
+    let [ni, nj, nk] = ct.dims();
+    let plane = ni * nj;
+    let cortex = opts.cortex_hu as i16;
+    let max_v = ct.data().iter().copied().max().unwrap_or(0);
+    // Per slice partial sums, merged: (dense, inside, at_max) per component.
+    let per_slice: Vec<Vec<(u32, u32, u32, u32)>> = (0..nk)
+        .into_par_iter()
+        .map(|k| {
+            let mut acc: Vec<(u32, u32, u32, u32)> = Vec::new();
+            let mut touched = std::collections::HashMap::<u32, usize>::new();
+            for j in 0..nj {
+                for i in 0..ni {
+                    let idx = i + ni * j + plane * k;
+                    let l = comps.labels[idx];
+                    if l == 0 {
+                        continue;
+                    }
+                    let slot = *touched.entry(l).or_insert_with(|| {
+                        acc.push((l, 0, 0, 0));
+                        acc.len() - 1
+                    });
+                    let v = ct.data()[idx];
+                    acc[slot].1 += u32::from(v >= cortex);
+                    acc[slot].2 += u32::from(map([i, j, k]).is_some_and(|b| body.data()[b] != 0));
+                    acc[slot].3 += u32::from(v == max_v);
+                }
+            }
+            acc
+        })
+        .collect();
+    let mut dense = vec![0u64; nc];
+    let mut inside = vec![0u64; nc];
+    let mut at_max = vec![0u64; nc];
+    for s in per_slice {
+        for (l, d, ins, mx) in s {
+            dense[l as usize] += d as u64;
+            inside[l as usize] += ins as u64;
+            at_max[l as usize] += mx as u64;
+        }
+    }
+    let mut keep = vec![false; nc];
+    let mut dense_non_bone = 0.0;
+    let (mut bone_vox, mut bone_max) = (0u64, 0u64);
+    for l in 1..nc {
+        let n = comps.sizes[l] as f64;
+        let in_body = inside[l] as f64 / n >= 0.5;
+        let big = n * vox_mm3 >= 30.0;
+        let cortical = dense[l] as f64 / n >= 0.05;
+        keep[l] = big && in_body && cortical;
+        if keep[l] {
+            bone_vox += comps.sizes[l] as u64;
+            bone_max += at_max[l];
+        } else if big && in_body {
+            dense_non_bone += n * vox_mm3;
+        }
+    }
+    let data: Vec<u8> = comps
+        .labels
+        .par_iter()
+        .map(|&l| u8::from(keep[l as usize]))
+        .collect();
+    let metal = ct.data().par_iter().filter(|&&v| v >= 2500).count() as f64 * vox_mm3;
+    BoneResult {
+        bone: Volume::from_vec(ct.dims(), *g, data).expect("same dims"),
+        dense_non_bone_ml: dense_non_bone / 1000.0,
+        metal_ml: metal / 1000.0,
+        clipped: max_v < 2000 && bone_vox > 0 && bone_max as f64 / bone_vox as f64 > 0.01,
+    }
+}
+
+/// Marrow filled: per-slice closing (in plane only), then the enclosed holes that are not fluid (≥ 50 HU, so
+/// that the spinal canal inside a closed neural arch stays empty).
+fn fill_bone(bone: &Volume<u8>, cti: &Volume<i16>) -> Volume<u8> {
+    let mut flat = bone.clone();
+    let mut g = *bone.geometry();
+    let r = 3.0f64.max(1.5 * g.spacing_mm[0].max(g.spacing_mm[1]));
+    g.spacing_mm[2] = 1e4; // the ball does not reach the next slice: a 2D closing
+    flat.set_geometry(g).expect("valid geometry");
+    let mut closed = morph::close_mm(&flat, r);
+    closed
+        .set_geometry(*bone.geometry())
+        .expect("valid geometry");
+    let holes = morph::fill_holes_2d(&closed);
+    let data: Vec<u8> = closed
+        .data()
+        .par_iter()
+        .zip(holes.data().par_iter())
+        .zip(cti.data().par_iter())
+        .map(|((&c, &h), &hu)| u8::from(c != 0 || (h != 0 && hu >= 50)))
+        .collect();
+    Volume::from_vec(bone.dims(), *bone.geometry(), data).expect("dims")
+}
+
+/// The traced column on the internal grid: per slice k, body centre and body front/back (voxel units),
+/// valid for k in `k_lo..=k_hi`.
+pub(crate) struct Spine {
+    k_lo: usize,
+    k_hi: usize,
+    /// Body centre (i, j) per slice, continuous voxel indices.
+    centre: Vec<[f64; 2]>,
+    /// Posterior wall of the body (j index) per slice.
+    back: Vec<f64>,
+    /// Median body depth and half-width (mm).
+    depth_mm: f64,
+    half_width_mm: f64,
+    /// Centreline points in internal mm (index × spacing) and unit tangents, per slice.
+    p_mm: Vec<[f64; 3]>,
+    t: Vec<[f64; 3]>,
+}
+
+fn smooth1d(v: &[f64], sigma: f64) -> Vec<f64> {
+    if sigma <= 0.0 {
+        return v.to_vec();
+    }
+    let r = (3.0 * sigma).ceil() as isize;
+    let n = v.len() as isize;
+    (0..n)
+        .map(|i| {
+            let (mut s, mut w) = (0.0, 0.0);
+            for d in -r..=r {
+                let j = (i + d).clamp(0, n - 1) as usize;
+                let g = (-(d * d) as f64 / (2.0 * sigma * sigma)).exp();
+                s += g * v[j];
+                w += g;
+            }
+            s / w
+        })
+        .collect()
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    Some(v[v.len() / 2])
+}
+
+/// Fills `None` entries by linear interpolation (constant beyond the ends).
+fn interpolate(v: &[Option<f64>]) -> Option<Vec<f64>> {
+    let known: Vec<usize> = (0..v.len()).filter(|&i| v[i].is_some()).collect();
+    let (&first, &last) = (known.first()?, known.last()?);
+    let mut out = vec![0.0; v.len()];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = if i <= first {
+            v[first].unwrap_or_default()
+        } else if i >= last {
+            v[last].unwrap_or_default()
+        } else {
+            let b = known.partition_point(|&x| x <= i);
+            let (a, c) = (known[b - 1], known[b.min(known.len() - 1)]);
+            if a == c {
+                v[a].unwrap_or_default()
+            } else {
+                let f = (i - a) as f64 / (c - a) as f64;
+                v[a].unwrap_or_default() * (1.0 - f) + v[c].unwrap_or_default() * f
+            }
+        };
+    }
+    Some(out)
+}
+
+/// Running median over ±`r` samples, ignoring `None`.
+fn running_median(v: &[Option<f64>], r: usize) -> Vec<Option<f64>> {
+    (0..v.len())
+        .map(|i| {
+            let lo = i.saturating_sub(r);
+            let hi = (i + r + 1).min(v.len());
+            median(v[lo..hi].iter().flatten().copied().collect())
+        })
+        .collect()
+}
+
+fn trace_spine(filled: &Volume<u8>, body: &Volume<u8>, sp: [f64; 3]) -> Result<Spine, CtError> {
+    let [ni, nj, nk] = filled.dims();
+    let plane = ni * nj;
+    // 1. Where bone is present in most slices: the column. Count per (i, j), smoothed by 8 mm.
+    let mut count = vec![0f32; plane];
+    for k in 0..nk {
+        for (c, &v) in count.iter_mut().zip(filled.slice_k(k)) {
+            *c += f32::from(v);
+        }
+    }
+    let mut g2 = Geometry::identity([sp[0], sp[1], 1.0]);
+    g2.origin_mm = [0.0; 3];
+    let cv = Volume::from_vec([ni, nj, 1], g2, count).expect("dims");
+    let cs = morph::gaussian_mm(&cv, [8.0, 8.0, 0.0]);
+    // Body's left-right centre: the column is within 60 mm of it.
+    let (mut sx, mut n) = (0.0, 0.0);
+    for k in 0..nk {
+        for (p, &v) in body.slice_k(k).iter().enumerate() {
+            if v != 0 {
+                sx += (p % ni) as f64;
+                n += 1.0;
+            }
+        }
+    }
+    let xc_body = if n > 0.0 { sx / n } else { ni as f64 / 2.0 };
+    let lim = 60.0 / sp[0];
+    let (mut best, mut bi, mut bj) = (0f32, 0usize, 0usize);
+    for j in 0..nj {
+        for i in 0..ni {
+            if (i as f64 - xc_body).abs() > lim {
+                continue;
+            }
+            let v = cs.data()[i + j * ni];
+            if v > best {
+                best = v;
+                bi = i;
+                bj = j;
+            }
+        }
+    }
+    if best < 3.0 {
+        return Err(CtError::NoSpine(
+            "no bone column runs through the slices".into(),
+        ));
+    }
+    // 2. Per-slice column centroid in a 30 mm window, twice, smoothing in between.
+    let mut prior: Vec<[f64; 2]> = vec![[bi as f64, bj as f64]; nk];
+    let mut present = vec![false; nk];
+    for pass in 0..3 {
+        let r_mm = if pass == 0 { 40.0 } else { 30.0 };
+        let mut xs: Vec<Option<f64>> = vec![None; nk];
+        let mut ys: Vec<Option<f64>> = vec![None; nk];
+        for k in 0..nk {
+            let sl = filled.slice_k(k);
+            let [px, py] = prior[k];
+            let (i0, i1) = (
+                ((px - r_mm / sp[0]).floor().max(0.0)) as usize,
+                ((px + r_mm / sp[0]).ceil() as usize).min(ni - 1),
+            );
+            let (j0, j1) = (
+                ((py - r_mm / sp[1]).floor().max(0.0)) as usize,
+                ((py + r_mm / sp[1]).ceil() as usize).min(nj - 1),
+            );
+            let (mut a, mut b, mut c) = (0.0, 0.0, 0.0);
+            for j in j0..=j1 {
+                for i in i0..=i1 {
+                    let dx = (i as f64 - px) * sp[0];
+                    let dy = (j as f64 - py) * sp[1];
+                    if dx * dx + dy * dy <= r_mm * r_mm && sl[i + j * ni] != 0 {
+                        a += i as f64;
+                        b += j as f64;
+                        c += 1.0;
+                    }
+                }
+            }
+            let area = c * sp[0] * sp[1];
+            present[k] = area >= 150.0;
+            if present[k] {
+                xs[k] = Some(a / c);
+                ys[k] = Some(b / c);
+            }
+        }
+        if pass == 2 {
+            // Track outward from the middle of the column, each slice within 20 mm of its neighbour, so that
+            // the pelvis or ribs cannot pull the centre away at the ends.
+            let valid: Vec<usize> = (0..nk).filter(|&k| xs[k].is_some()).collect();
+            if let Some(&mid) = valid.get(valid.len() / 2) {
+                let max_jump = 20.0;
+                for dir in [1isize, -1] {
+                    let mut last = [xs[mid].unwrap_or(0.0), ys[mid].unwrap_or(0.0)];
+                    let mut k = mid as isize + dir;
+                    while k >= 0 && (k as usize) < nk {
+                        let ku = k as usize;
+                        if let (Some(x), Some(y)) = (xs[ku], ys[ku]) {
+                            let d = (((x - last[0]) * sp[0]).powi(2)
+                                + ((y - last[1]) * sp[1]).powi(2))
+                            .sqrt();
+                            if d > max_jump {
+                                xs[ku] = None;
+                                ys[ku] = None;
+                                present[ku] = false;
+                            } else {
+                                last = [x, y];
+                            }
+                        }
+                        k += dir;
+                    }
+                }
+            }
+        }
+        let r = (15.0 / sp[2]).round() as usize;
+        let xm = interpolate(&running_median(&xs, r));
+        let ym = interpolate(&running_median(&ys, r));
+        let (Some(xm), Some(ym)) = (xm, ym) else {
+            return Err(CtError::NoSpine("no bone column found".into()));
+        };
+        let xm = smooth1d(&xm, 8.0 / sp[2]);
+        let ym = smooth1d(&ym, 8.0 / sp[2]);
+        for k in 0..nk {
+            prior[k] = [xm[k], ym[k]];
+        }
+    }
+    // Longest run of slices with column bone (short gaps bridged).
+    let gap = (12.0 / sp[2]).ceil() as usize;
+    let (mut best_run, mut cur_start, mut last_present) = ((0usize, 0usize), None::<usize>, None);
+    #[allow(clippy::needless_range_loop)] // k indexes three parallel arrays
+    for k in 0..nk {
+        if present[k] {
+            match (cur_start, last_present) {
+                (Some(_), Some(lp)) if k - lp <= gap => {}
+                _ => cur_start = Some(k),
+            }
+            last_present = Some(k);
+            let s = cur_start.unwrap_or(k);
+            if k - s >= best_run.1 - best_run.0 {
+                best_run = (s, k);
+            }
+        }
+    }
+    let (k_lo, k_hi) = best_run;
+    if (k_hi - k_lo) as f64 * sp[2] < 25.0 {
+        return Err(CtError::NoSpine(format!(
+            "bone column only {:.0} mm long",
+            (k_hi - k_lo) as f64 * sp[2]
+        )));
+    }
+    // 3. Body per slice: along the AP line through the column centre (±3 mm strip), the most anterior run of
+    //    bone ≥ 12 mm long; runs that jump away from the running median (laminae seen through a disc) are dropped.
+    let strip = (3.0 / sp[0]).round().max(1.0) as isize;
+    let mut front: Vec<Option<f64>> = vec![None; nk];
+    let mut backs: Vec<Option<f64>> = vec![None; nk];
+    for k in k_lo..=k_hi {
+        let sl = filled.slice_k(k);
+        let [px, py] = prior[k];
+        let j0 = ((py - 70.0 / sp[1]).max(0.0)) as usize;
+        let j1 = ((py + 70.0 / sp[1]) as usize).min(nj - 1);
+        let mut run_start = None;
+        for j in j0..=j1 + 1 {
+            let on = j <= j1 && {
+                let mut c = 0;
+                let mut t = 0;
+                for di in -strip..=strip {
+                    let i = px.round() as isize + di;
+                    if i >= 0 && (i as usize) < ni {
+                        t += 1;
+                        c += usize::from(sl[i as usize + j * ni] != 0);
+                    }
+                }
+                t > 0 && 2 * c >= t
+            };
+            match (on, run_start) {
+                (true, None) => run_start = Some(j),
+                (false, Some(s)) => {
+                    let len = (j - s) as f64 * sp[1];
+                    run_start = None;
+                    if len >= 12.0 {
+                        front[k] = Some(s as f64);
+                        backs[k] = Some((j - 1) as f64);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let r = (15.0 / sp[2]).round() as usize;
+    let fm = running_median(&front, r);
+    for k in 0..nk {
+        if let (Some(f), Some(m)) = (front[k], fm[k]) {
+            if (f - m).abs() * sp[1] > 8.0 {
+                front[k] = None;
+                backs[k] = None;
+            }
+        }
+    }
+    let depths: Vec<f64> = (0..nk)
+        .filter_map(|k| Some((backs[k]? - front[k]? + 1.0) * sp[1]))
+        .collect();
+    let depth_mm =
+        median(depths).ok_or_else(|| CtError::NoSpine("no vertebral body found".into()))?;
+    let f =
+        interpolate(&front).ok_or_else(|| CtError::NoSpine("no vertebral body found".into()))?;
+    let b =
+        interpolate(&backs).ok_or_else(|| CtError::NoSpine("no vertebral body found".into()))?;
+    let f = smooth1d(&f, 4.0 / sp[2]);
+    let b = smooth1d(&b, 4.0 / sp[2]);
+    // Body centre x: centroid of filled bone in the body's AP band within 25 mm of the column; half-width from
+    // the run along x through the body centre.
+    let mut cx: Vec<Option<f64>> = vec![None; nk];
+    let mut widths = Vec::new();
+    for k in k_lo..=k_hi {
+        let sl = filled.slice_k(k);
+        let px = prior[k][0];
+        let (ja, jb) = (f[k].round() as usize, (b[k].round() as usize).min(nj - 1));
+        let (mut s, mut c) = (0.0, 0.0);
+        for j in ja..=jb {
+            for i in 0..ni {
+                if ((i as f64 - px) * sp[0]).abs() <= 25.0 && sl[i + j * ni] != 0 {
+                    s += i as f64;
+                    c += 1.0;
+                }
+            }
+        }
+        if c > 0.0 {
+            cx[k] = Some(s / c);
+        }
+        if front[k].is_some() {
+            let jm = ((f[k] + b[k]) / 2.0).round() as usize;
+            let i0 = px.round() as usize;
+            if sl[i0.min(ni - 1) + jm * ni] != 0 {
+                let (mut lo, mut hi) = (i0, i0);
+                while lo > 0 && sl[lo - 1 + jm * ni] != 0 {
+                    lo -= 1;
+                }
+                while hi + 1 < ni && sl[hi + 1 + jm * ni] != 0 {
+                    hi += 1;
+                }
+                widths.push((hi - lo + 1) as f64 * sp[0]);
+            }
+        }
+    }
+    let width = median(widths).unwrap_or(depth_mm);
+    let cxs = interpolate(&cx).ok_or_else(|| CtError::NoSpine("no vertebral body found".into()))?;
+    let cxs = smooth1d(&cxs, 6.0 / sp[2]);
+    let cys: Vec<f64> = smooth1d(
+        &(0..nk).map(|k| (f[k] + b[k]) / 2.0).collect::<Vec<_>>(),
+        4.0 / sp[2],
+    );
+    let centre: Vec<[f64; 2]> = (0..nk).map(|k| [cxs[k], cys[k]]).collect();
+    let p_mm: Vec<[f64; 3]> = (0..nk)
+        .map(|k| [cxs[k] * sp[0], cys[k] * sp[1], k as f64 * sp[2]])
+        .collect();
+    let t: Vec<[f64; 3]> = (0..nk)
+        .map(|k| {
+            let (a, c) = (k.saturating_sub(2), (k + 2).min(nk - 1));
+            let d = [
+                p_mm[c][0] - p_mm[a][0],
+                p_mm[c][1] - p_mm[a][1],
+                p_mm[c][2] - p_mm[a][2],
+            ];
+            let n = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt().max(1e-9);
+            [d[0] / n, d[1] / n, d[2] / n]
+        })
+        .collect();
+    Ok(Spine {
+        k_lo,
+        k_hi,
+        centre,
+        back: b,
+        depth_mm,
+        half_width_mm: width / 2.0,
+        p_mm,
+        t,
+    })
+}
+
+/// One vertebra (or sacrum) between two disc planes, as slice positions along the centreline.
+#[derive(Debug, Clone)]
+pub(crate) struct Seg {
+    /// Disc plane below (slice index, continuous), or the bottom of the column.
+    lo: f64,
+    hi: f64,
+    lo_is_disc: bool,
+    hi_is_disc: bool,
+    sacrum: bool,
+}
+
+fn unit_perp(t: [f64; 3]) -> ([f64; 3], [f64; 3]) {
+    let x = [1.0, 0.0, 0.0];
+    let d = t[0];
+    let mut e1 = [x[0] - d * t[0], x[1] - d * t[1], x[2] - d * t[2]];
+    let n = (e1[0] * e1[0] + e1[1] * e1[1] + e1[2] * e1[2])
+        .sqrt()
+        .max(1e-9);
+    e1 = [e1[0] / n, e1[1] / n, e1[2] / n];
+    let e2 = [
+        t[1] * e1[2] - t[2] * e1[1],
+        t[2] * e1[0] - t[0] * e1[2],
+        t[0] * e1[1] - t[1] * e1[0],
+    ];
+    (e1, e2)
+}
+
+/// Fraction of filled bone in a disc of radius `r_mm` perpendicular to the centreline at slice k.
+fn plane_fill(filled: &Volume<u8>, s: &Spine, k: usize, r_mm: f64, sp: [f64; 3]) -> f64 {
+    let (e1, e2) = unit_perp(s.t[k]);
+    let p = s.p_mm[k];
+    let d = filled.dims();
+    let step = 1.0;
+    let n = (r_mm / step).floor() as i32;
+    let (mut hit, mut tot) = (0usize, 0usize);
+    for a in -n..=n {
+        for b in -n..=n {
+            let (u, v) = (a as f64 * step, b as f64 * step);
+            if u * u + v * v > r_mm * r_mm {
+                continue;
+            }
+            let q: [f64; 3] = std::array::from_fn(|c| p[c] + u * e1[c] + v * e2[c]);
+            let idx: [isize; 3] = std::array::from_fn(|c| (q[c] / sp[c]).round() as isize);
+            if (0..3).any(|c| idx[c] < 0 || idx[c] as usize >= d[c]) {
+                continue;
+            }
+            tot += 1;
+            hit += usize::from(filled.get(idx[0] as usize, idx[1] as usize, idx[2] as usize) != 0);
+        }
+    }
+    if tot == 0 {
+        0.0
+    } else {
+        hit as f64 / tot as f64
+    }
+}
+
+fn find_vertebrae(filled: &Volume<u8>, s: &Spine, sp: [f64; 3]) -> Result<Vec<Seg>, CtError> {
+    let r_mm = (0.35 * s.depth_mm)
+        .min(0.6 * s.half_width_mm)
+        .clamp(4.0, 14.0);
+    let ks: Vec<usize> = (s.k_lo..=s.k_hi).collect();
+    let prof: Vec<f64> = ks
+        .par_iter()
+        .map(|&k| plane_fill(filled, s, k, r_mm, sp))
+        .collect();
+    let prof = smooth1d(&prof, 1.5 / sp[2]);
+    let n = prof.len();
+    let min_gap = (12.0 / sp[2]).round().max(2.0) as usize;
+    let reach = (20.0 / sp[2]).round().max(2.0) as usize;
+    // Candidate discs: local minima below 0.5 with bone ≥ 0.3 higher within 20 mm on both sides.
+    let mut cands: Vec<(usize, f64)> = Vec::new();
+    for i in 0..n {
+        let v = prof[i];
+        if v >= 0.5 {
+            continue;
+        }
+        let l = (i.saturating_sub(1)..i).all(|j| prof[j] >= v);
+        let r = (i + 1..(i + 2).min(n)).all(|j| prof[j] > v);
+        if !(l && r) {
+            continue;
+        }
+        let lmax = prof[i.saturating_sub(reach)..i]
+            .iter()
+            .copied()
+            .fold(0.0, f64::max);
+        let rmax = prof[i + 1..(i + reach + 1).min(n)]
+            .iter()
+            .copied()
+            .fold(0.0, f64::max);
+        if lmax >= v + 0.3 && rmax >= v + 0.3 {
+            cands.push((i, v));
+        }
+    }
+    // Keep the deepest of candidates closer than min_gap.
+    let mut discs: Vec<(usize, f64)> = Vec::new();
+    for c in cands {
+        match discs.last_mut() {
+            Some(last) if c.0 - last.0 < min_gap => {
+                if c.1 < last.1 {
+                    *last = c;
+                }
+            }
+            _ => discs.push(c),
+        }
+    }
+    // Centre of each gap: middle of the run within 0.1 of the minimum.
+    let centres: Vec<f64> = discs
+        .iter()
+        .map(|&(i, v)| {
+            let (mut a, mut b) = (i, i);
+            while a > 0 && prof[a - 1] <= v + 0.1 {
+                a -= 1;
+            }
+            while b + 1 < n && prof[b + 1] <= v + 0.1 {
+                b += 1;
+            }
+            (s.k_lo + a) as f64 + (b - a) as f64 / 2.0
+        })
+        .collect();
+    // Segments between consecutive discs, plus the partial ones at the ends when they hold body bone.
+    let mut bounds: Vec<(f64, bool)> = vec![(s.k_lo as f64 - 0.5, false)];
+    bounds.extend(centres.iter().map(|&c| (c, true)));
+    bounds.push((s.k_hi as f64 + 0.5, false));
+    let mut segs = Vec::new();
+    for w in bounds.windows(2) {
+        let (lo, hi) = (w[0], w[1]);
+        let len = (hi.0 - lo.0) * sp[2];
+        let a = (lo.0.ceil().max(s.k_lo as f64) as usize).saturating_sub(s.k_lo);
+        let b = ((hi.0.floor() as usize).min(s.k_hi)).saturating_sub(s.k_lo);
+        let mean = if b > a {
+            prof[a..=b.min(n - 1)].iter().sum::<f64>() / (b.min(n - 1) - a + 1) as f64
+        } else {
+            0.0
+        };
+        let edge = !(lo.1 && hi.1);
+        if edge && (len < 8.0 || mean < 0.4) {
+            continue;
+        }
+        segs.push(Seg {
+            lo: lo.0,
+            hi: hi.0,
+            lo_is_disc: lo.1,
+            hi_is_disc: hi.1,
+            sacrum: false,
+        });
+    }
+    if segs.is_empty() {
+        return Err(CtError::NoSpine(
+            "no vertebral body found along the column".into(),
+        ));
+    }
+    // Plausibility: a complete segment far shorter than its neighbours is a false gap (merge it into the
+    // shorter neighbour); very long ones may hide a missed disc (split at the weakest bone inside).
+    let heights: Vec<f64> = segs
+        .iter()
+        .filter(|g| g.lo_is_disc && g.hi_is_disc)
+        .map(|g| (g.hi - g.lo) * sp[2])
+        .collect();
+    if let Some(hm) = median(heights) {
+        let mut i = 0;
+        while i < segs.len() {
+            let g = &segs[i];
+            let h = (g.hi - g.lo) * sp[2];
+            if g.lo_is_disc && g.hi_is_disc && h < 0.45 * hm && segs.len() > 1 {
+                // Merge with the shorter neighbour.
+                let up = (i + 1 < segs.len()).then(|| (segs[i + 1].hi - segs[i + 1].lo) * sp[2]);
+                let down = (i > 0).then(|| (segs[i - 1].hi - segs[i - 1].lo) * sp[2]);
+                let into_up = match (up, down) {
+                    (Some(u), Some(d)) => u <= d,
+                    (Some(_), None) => true,
+                    _ => false,
+                };
+                if into_up {
+                    segs[i + 1].lo = segs[i].lo;
+                    segs[i + 1].lo_is_disc = segs[i].lo_is_disc;
+                } else {
+                    segs[i - 1].hi = segs[i].hi;
+                    segs[i - 1].hi_is_disc = segs[i].hi_is_disc;
+                }
+                segs.remove(i);
+                continue;
+            }
+            if g.lo_is_disc && g.hi_is_disc && h > 1.7 * hm {
+                let a = (g.lo + 0.3 * (g.hi - g.lo)).round() as usize - s.k_lo;
+                let b = (g.lo + 0.7 * (g.hi - g.lo)).round() as usize - s.k_lo;
+                if let Some((m, v)) = (a..=b.min(n - 1))
+                    .map(|x| (x, prof[x]))
+                    .min_by(|x, y| x.1.total_cmp(&y.1))
+                {
+                    if v < 0.7 {
+                        let cut = (s.k_lo + m) as f64;
+                        let mut upper = segs[i].clone();
+                        upper.lo = cut;
+                        upper.lo_is_disc = true;
+                        segs[i].hi = cut;
+                        segs[i].hi_is_disc = true;
+                        segs.insert(i + 1, upper);
+                    }
+                }
+            }
+            i += 1;
+        }
+    }
+    Ok(segs)
+}
+
+/// Length of the contiguous filled run along i through (i0, j) in slice k.
+fn run_x(filled: &Volume<u8>, i0: usize, j: usize, k: usize) -> usize {
+    let [ni, _, _] = filled.dims();
+    let sl = filled.slice_k(k);
+    let row = &sl[j * ni..(j + 1) * ni];
+    if row[i0] == 0 {
+        return 0;
+    }
+    let (mut lo, mut hi) = (i0, i0);
+    while lo > 0 && row[lo - 1] != 0 {
+        lo -= 1;
+    }
+    while hi + 1 < ni && row[hi + 1] != 0 {
+        hi += 1;
+    }
+    hi - lo + 1
+}
+
+/// Widest contiguous bone (mm) through the body centre row, over the slices of a segment.
+fn seg_width_mm(filled: &Volume<u8>, s: &Spine, g: &Seg, sp: [f64; 3]) -> f64 {
+    let [ni, nj, _] = filled.dims();
+    let mut w = Vec::new();
+    for k in (g.lo.ceil() as usize).max(s.k_lo)..=(g.hi.floor() as usize).min(s.k_hi) {
+        let [x, y] = s.centre[k];
+        let (i0, j) = (
+            (x.round() as usize).min(ni - 1),
+            (y.round() as usize).min(nj - 1),
+        );
+        w.push(run_x(filled, i0, j, k) as f64 * sp[0]);
+    }
+    // The 80th percentile: robust to a few slices through a disc remnant.
+    w.sort_by(f64::total_cmp);
+    w.get(w.len() * 4 / 5).copied().unwrap_or(0.0)
+}
+
+/// Marks the caudal segments that are as wide as a sacrum (sacral alae ≥ 1.9 × a vertebral body and ≥ 80 mm)
+/// and merges them into one sacrum. Returns whether a sacrum was found.
+fn detect_sacrum(filled: &Volume<u8>, s: &Spine, segs: &mut Vec<Seg>, sp: [f64; 3]) -> bool {
+    let widths: Vec<f64> = segs
+        .iter()
+        .map(|g| seg_width_mm(filled, s, g, sp))
+        .collect();
+    let typical = median(widths.clone())
+        .unwrap_or(0.0)
+        .max(2.0 * s.half_width_mm);
+    let is_wide = |w: f64| w >= 80.0 && w >= 1.9 * typical.min(60.0);
+    let mut n_sac = 0;
+    for &w in &widths {
+        if is_wide(w) {
+            n_sac += 1;
+        } else {
+            break;
+        }
+    }
+    if n_sac == 0 || n_sac == segs.len() {
+        return false;
+    }
+    let hi = segs[n_sac - 1].hi;
+    let hi_is_disc = segs[n_sac - 1].hi_is_disc;
+    segs.drain(0..n_sac);
+    segs.insert(
+        0,
+        Seg {
+            lo: s.k_lo as f64 - 0.5,
+            hi,
+            lo_is_disc: false,
+            hi_is_disc,
+            sacrum: true,
+        },
+    );
+    true
+}
+
+/// Segment index (1-based, caudal first) for every internal voxel of the column, by competitive growth from the
+/// body cores through filled bone (geodesic, 26-neighbourhood, mm weights).
+fn grow_vertebrae(filled: &Volume<u8>, s: &Spine, segs: &[Seg], sp: [f64; 3]) -> Volume<u8> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let [ni, nj, nk] = filled.dims();
+    let mut lab = vec![0u8; filled.len()];
+    let mut dist = vec![f32::INFINITY; filled.len()];
+    // Column region: ±55 mm laterally, from 15 mm in front of the body to 95 mm behind its centre.
+    let in_column = |i: usize, j: usize, k: usize| -> bool {
+        if k < s.k_lo || k > s.k_hi {
+            return false;
+        }
+        let [x, y] = s.centre[k];
+        let dx = (i as f64 - x) * sp[0];
+        let dy = (j as f64 - y) * sp[1];
+        dx.abs() <= 55.0 && dy >= -(s.depth_mm / 2.0 + 15.0) && dy <= 95.0
+    };
+    // Signed position of a voxel relative to the disc plane at slice position c (mm along the tangent).
+    let plane_pos = |p: [f64; 3], c: f64| -> f64 {
+        let kc = (c.round().max(0.0) as usize).clamp(s.k_lo, s.k_hi);
+        let o = s.p_mm[kc];
+        let o = [o[0], o[1], c * sp[2]];
+        let t = s.t[kc];
+        (p[0] - o[0]) * t[0] + (p[1] - o[1]) * t[1] + (p[2] - o[2]) * t[2]
+    };
+    let seed_r = 0.8 * (s.depth_mm / 2.0).min(s.half_width_mm);
+    let mut heap = BinaryHeap::new();
+    for k in s.k_lo..=s.k_hi {
+        for j in 0..nj {
+            for i in 0..ni {
+                let idx = i + ni * (j + nj * k);
+                if filled.data()[idx] == 0 {
+                    continue;
+                }
+                let p = [i as f64 * sp[0], j as f64 * sp[1], k as f64 * sp[2]];
+                let c = s.p_mm[k];
+                let (dx, dy) = (p[0] - c[0], p[1] - c[1]);
+                if dx * dx + dy * dy > seed_r * seed_r {
+                    continue;
+                }
+                for (n, g) in segs.iter().enumerate() {
+                    let above_lo = !g.lo_is_disc || plane_pos(p, g.lo) > 1.5;
+                    let below_hi = !g.hi_is_disc || plane_pos(p, g.hi) < -1.5;
+                    let in_range = k as f64 >= g.lo && k as f64 <= g.hi;
+                    if above_lo && below_hi && (in_range || g.lo_is_disc && g.hi_is_disc) {
+                        lab[idx] = (n + 1) as u8;
+                        dist[idx] = 0.0;
+                        heap.push((Reverse(0u32), idx as u32));
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    let mut offs = Vec::new();
+    for dk in -1i32..=1 {
+        for dj in -1i32..=1 {
+            for di in -1i32..=1 {
+                if (di, dj, dk) != (0, 0, 0) {
+                    let w = ((di as f64 * sp[0]).powi(2)
+                        + (dj as f64 * sp[1]).powi(2)
+                        + (dk as f64 * sp[2]).powi(2))
+                    .sqrt() as f32;
+                    offs.push((di, dj, dk, w));
+                }
+            }
+        }
+    }
+    const MAX_PATH_MM: f32 = 120.0;
+    while let Some((Reverse(dq), idx)) = heap.pop() {
+        let idx = idx as usize;
+        let d = f32::from_bits(dq);
+        if d > dist[idx] {
+            continue;
+        }
+        let (i, j, k) = (idx % ni, (idx / ni) % nj, idx / (ni * nj));
+        for &(di, dj, dk, w) in &offs {
+            let (a, b, c) = (i as i32 + di, j as i32 + dj, k as i32 + dk);
+            if a < 0 || b < 0 || c < 0 || a >= ni as i32 || b >= nj as i32 || c >= nk as i32 {
+                continue;
+            }
+            let (a, b, c) = (a as usize, b as usize, c as usize);
+            let q = a + ni * (b + nj * c);
+            if filled.data()[q] == 0 || !in_column(a, b, c) {
+                continue;
+            }
+            let nd = d + w;
+            if nd < dist[q] && nd <= MAX_PATH_MM {
+                dist[q] = nd;
+                lab[q] = lab[idx];
+                heap.push((Reverse(nd.to_bits()), q as u32));
+            }
+        }
+    }
+    Volume::from_vec(filled.dims(), *filled.geometry(), lab).expect("dims")
+}
+
+/// Rib evidence per segment: (left, right) rib found.
+type Ribs = Vec<(bool, bool)>;
+
+/// Ribs: elongated, thin bone pieces outside the column whose medial end touches a vertebra laterally.
+fn detect_ribs(bone: &Volume<u8>, lab: &Volume<u8>, s: &Spine, nseg: usize, sp: [f64; 3]) -> Ribs {
+    let [ni, nj, nk] = bone.dims();
+    let mut out = vec![(false, false); nseg];
+    // Candidate bone: not in the column labels, lateral 15–150 mm, from 40 mm in front of the body centre back.
+    let mut cand = bone.clone();
+    for k in 0..nk {
+        for j in 0..nj {
+            for i in 0..ni {
+                let idx = cand.index(i, j, k);
+                if cand.data()[idx] == 0 {
+                    continue;
+                }
+                let keep = lab.data()[idx] == 0 && k >= s.k_lo && k <= s.k_hi && {
+                    let [x, y] = s.centre[k];
+                    let dx = ((i as f64 - x) * sp[0]).abs();
+                    let dy = (j as f64 - y) * sp[1];
+                    (15.0..=150.0).contains(&dx) && dy >= -40.0
+                };
+                if !keep {
+                    cand.data_mut()[idx] = 0;
+                }
+            }
+        }
+    }
+    let comps = morph::label_components(&cand, morph::Connectivity::TwentySix);
+    let props = morph::region_props(
+        &Volume::from_vec(
+            cand.dims(),
+            Geometry::identity(sp),
+            comps.labels.iter().map(|&l| l as i32).collect(),
+        )
+        .expect("dims"),
+    );
+    let vox = sp[0] * sp[1] * sp[2];
+    for p in props {
+        let ext: Vec<f64> = (0..3)
+            .map(|a| (p.bbox_hi[a] - p.bbox_lo[a] + 1) as f64 * sp[a])
+            .collect();
+        let length = (ext[0] * ext[0] + ext[1] * ext[1] + ext[2] * ext[2]).sqrt();
+        let section = p.voxels as f64 * vox / length.max(1.0);
+        if length < 40.0 || section > 250.0 {
+            continue;
+        }
+        // Medial end: the component voxel nearest the centreline; the vertebra it touches within 9 mm.
+        let mut best: Option<(f64, [usize; 3])> = None;
+        for k in p.bbox_lo[2]..=p.bbox_hi[2] {
+            for j in p.bbox_lo[1]..=p.bbox_hi[1] {
+                for i in p.bbox_lo[0]..=p.bbox_hi[0] {
+                    if comps.labels[bone.index(i, j, k)] != p.label {
+                        continue;
+                    }
+                    let dx = ((i as f64 - s.centre[k][0]) * sp[0]).abs();
+                    if best.is_none_or(|b| dx < b.0) {
+                        best = Some((dx, [i, j, k]));
+                    }
+                }
+            }
+        }
+        let Some((dx, [i, j, k])) = best else {
+            continue;
+        };
+        if dx > 70.0 {
+            continue;
+        }
+        let r = [9.0 / sp[0], 9.0 / sp[1], 9.0 / sp[2]].map(|v| v.ceil() as isize);
+        let mut near: Option<(f64, u8)> = None;
+        for c in -r[2]..=r[2] {
+            for b in -r[1]..=r[1] {
+                for a in -r[0]..=r[0] {
+                    let (x, y, z) = (i as isize + a, j as isize + b, k as isize + c);
+                    if x < 0
+                        || y < 0
+                        || z < 0
+                        || x >= ni as isize
+                        || y >= nj as isize
+                        || z >= nk as isize
+                    {
+                        continue;
+                    }
+                    let l = lab.get(x as usize, y as usize, z as usize);
+                    let d2 = (a as f64 * sp[0]).powi(2)
+                        + (b as f64 * sp[1]).powi(2)
+                        + (c as f64 * sp[2]).powi(2);
+                    if l != 0 && d2 <= 81.0 && near.is_none_or(|n| d2 < n.0) {
+                        near = Some((d2, l));
+                    }
+                }
+            }
+        }
+        if let Some((_, l)) = near {
+            let left = i as f64 > s.centre[k][0]; // +i points to the patient's left on the LPS grid
+            let e = &mut out[l as usize - 1];
+            if left {
+                e.0 = true;
+            } else {
+                e.1 = true;
+            }
+        }
+    }
+    out
+}
+
+pub(crate) struct Naming {
+    /// Level per segment (caudal first, as segs).
+    levels: Vec<Level>,
+    numbering: Numbering,
+    confidence: f64,
+}
+
+/// Names the segments from the anchors in view (sacrum below, last rib-bearing vertebra above) and grades the
+/// agreement. Segments are caudal first.
+fn name_levels(segs: &[Seg], sacrum: bool, ribs: &Ribs) -> Naming {
+    let n = segs.len();
+    let rib: Vec<bool> = ribs.iter().map(|&(l, r)| l || r).collect();
+    // Last rib-bearing vertebra: the most caudal with ribs whose cranial neighbours (if any) also bear ribs
+    // (isolated hits on lumbar transverse processes do not count).
+    let first_free = if sacrum { 1 } else { 0 };
+    let last_rib = (first_free..n).find(|&i| rib[i] && (i + 1 >= n || rib[i + 1]));
+    let rib_count = rib.iter().filter(|&&b| b).count();
+    let mut evidence = Vec::new();
+    if sacrum {
+        evidence.push(
+            "sacrum (alae wider than the vertebral bodies) at the caudal end of the column".into(),
+        );
+    } else {
+        evidence.push("no sacrum in the field of view".into());
+    }
+    match last_rib {
+        Some(i) => evidence.push(format!(
+            "last rib-bearing vertebra is the {} above the {}",
+            ordinal(i + 1 - first_free),
+            if sacrum {
+                "sacrum"
+            } else {
+                "bottom of the view"
+            }
+        )),
+        None => evidence.push("no rib-bearing vertebra in the field of view".into()),
+    }
+    let lumbar_type = match last_rib {
+        Some(i) => i - first_free,
+        None => n - first_free,
+    };
+    evidence.push(format!(
+        "{lumbar_type} vertebrae without ribs {}",
+        if sacrum {
+            "above the sacrum"
+        } else {
+            "in view below the ribs"
+        }
+    ));
+    let (status, reason, enumeration, anchor_rib) = match (sacrum, last_rib) {
+        (true, Some(_)) if lumbar_type == 5 => (
+            NumberingStatus::Confident,
+            "sacrum and last rib agree on 5 lumbar vertebrae".to_string(),
+            Enumeration::Normal,
+            false,
+        ),
+        (true, Some(_)) if lumbar_type == 6 => (
+            NumberingStatus::Uncertain,
+            "6 vertebrae without ribs above the sacrum: named L1–L6 (a lumbarised S1 or 11 rib pairs with a missed upper level would look the same)".into(),
+            Enumeration::L6,
+            true,
+        ),
+        (true, Some(_)) if lumbar_type == 4 => (
+            NumberingStatus::Uncertain,
+            "4 vertebrae without ribs above the sacrum: named L1–L4 with a sacralised L5 (13 rib pairs would look the same)".into(),
+            Enumeration::SacralisedL5,
+            true,
+        ),
+        (true, Some(_)) => (
+            NumberingStatus::Uncertain,
+            format!("{lumbar_type} vertebrae without ribs above the sacrum is implausible; named from the sacrum up"),
+            Enumeration::Normal,
+            false,
+        ),
+        (true, None) => (
+            NumberingStatus::Uncertain,
+            "named from the sacrum up; no rib-bearing vertebra in view to check for L6 or a sacralised L5".into(),
+            Enumeration::Normal,
+            false,
+        ),
+        (false, Some(_)) => (
+            NumberingStatus::Uncertain,
+            "named from the last rib-bearing vertebra (taken as T12); without the sacrum or C2 in view 11 or 13 rib pairs cannot be excluded".into(),
+            Enumeration::Normal,
+            true,
+        ),
+        (false, None) => (
+            NumberingStatus::Failed,
+            "no sacrum and no ribs in view: the level names are a placeholder (lowest vertebra called L5)".into(),
+            Enumeration::Normal,
+            false,
+        ),
+    };
+    let order = enumeration.levels(); // cranial first, ends with sacrum
+    let mut levels = vec![Level::L5; n];
+    if anchor_rib {
+        let i = last_rib.unwrap_or(0);
+        let t = order
+            .iter()
+            .position(|&l| l == enumeration.last_thoracic())
+            .unwrap_or(0);
+        for (m, lv) in levels.iter_mut().enumerate() {
+            let pos = t as isize + i as isize - m as isize;
+            *lv = order[pos.clamp(0, order.len() as isize - 1) as usize];
+        }
+    } else {
+        // From the bottom: the sacrum, or the lowest vertebra as the last lumbar.
+        let last = order.len() - 1;
+        let base = if sacrum { last } else { last - 1 };
+        for (m, lv) in levels.iter_mut().enumerate() {
+            *lv = order[base.saturating_sub(m)];
+        }
+        if sacrum {
+            levels[0] = Level::Sacrum;
+        }
+    }
+    // Keep names unique and monotone: two segments never share a label (clamping at C1 could repeat).
+    for m in 1..n {
+        if levels[m] >= levels[m - 1] {
+            levels[m] = levels[m - 1]; // cannot go further cranial than C1; flagged below
+        }
+    }
+    let confidence = match status {
+        NumberingStatus::Confident => 0.9,
+        NumberingStatus::Uncertain => 0.6,
+        NumberingStatus::Failed => 0.2,
+    };
+    Naming {
+        levels,
+        numbering: Numbering {
+            status,
+            reason,
+            evidence,
+            enumeration,
+            sacrum_found: sacrum,
+            rib_bearing_count: rib_count,
+            lumbar_type_count: lumbar_type,
+        },
+        confidence,
+    }
+}
+
+fn ordinal(n: usize) -> String {
+    let suf = match (n % 10, n % 100) {
+        (1, x) if x != 11 => "st",
+        (2, x) if x != 12 => "nd",
+        (3, x) if x != 13 => "rd",
+        _ => "th",
+    };
+    format!("{n}{suf}")
+}
+
+/// Bodies: labelled voxels in front of the posterior wall of the body (the canal's front).
+fn body_labels(lab: &Volume<u8>, s: &Spine, sp: [f64; 3]) -> Volume<u8> {
+    let [ni, nj, _] = lab.dims();
+    let mut out = lab.clone();
+    let hw = s.half_width_mm + 4.0;
+    for (idx, v) in out.data_mut().iter_mut().enumerate() {
+        if *v == 0 {
+            continue;
+        }
+        let (i, j, k) = (idx % ni, (idx / ni) % nj, idx / (ni * nj));
+        let [x, _] = s.centre[k];
+        let keep = (j as f64) <= s.back[k] + 0.5 && ((i as f64 - x) * sp[0]).abs() <= hw;
+        if !keep {
+            *v = 0;
+        }
+    }
+    out
+}
+
+/// Discs: soft tissue between consecutive bodies, within the body outline, in front of the canal. Value = index
+/// of the segment above the disc's lower neighbour... i.e. the segment above (1-based, caudal first).
+fn disc_labels(
+    cti: &Volume<i16>,
+    filled: &Volume<u8>,
+    lab: &Volume<u8>,
+    s: &Spine,
+    segs: &[Seg],
+    sp: [f64; 3],
+) -> Volume<u8> {
+    let [ni, nj, nk] = filled.dims();
+    let mut out = Volume::<u8>::zeros(filled.dims(), *filled.geometry()).expect("dims");
+    let r = 0.9 * s.half_width_mm.min(s.depth_mm / 2.0);
+    for (n, g) in segs.iter().enumerate() {
+        if !g.lo_is_disc || n == 0 {
+            continue;
+        }
+        let c = g.lo;
+        let kc = (c.round() as usize).clamp(s.k_lo, s.k_hi);
+        let o = [s.p_mm[kc][0], s.p_mm[kc][1], c * sp[2]];
+        let t = s.t[kc];
+        let half = 10.0;
+        let k0 = ((c - half / sp[2]).floor().max(0.0)) as usize;
+        let k1 = ((c + half / sp[2]).ceil() as usize).min(nk - 1);
+        for k in k0..=k1 {
+            for j in 0..nj {
+                for i in 0..ni {
+                    let idx = i + ni * (j + nj * k);
+                    if filled.data()[idx] != 0 || lab.data()[idx] != 0 {
+                        continue;
+                    }
+                    let hu = cti.data()[idx];
+                    if !(-50..=250).contains(&hu) {
+                        continue;
+                    }
+                    let p = [i as f64 * sp[0], j as f64 * sp[1], k as f64 * sp[2]];
+                    let d = [p[0] - o[0], p[1] - o[1], p[2] - o[2]];
+                    let along = d[0] * t[0] + d[1] * t[1] + d[2] * t[2];
+                    if along.abs() > half {
+                        continue;
+                    }
+                    let perp2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2] - along * along;
+                    if perp2 > r * r || j as f64 > s.back[kc] {
+                        continue;
+                    }
+                    // Between the two bodies: the nearest bone along ±tangent must belong to n and n+1.
+                    out.data_mut()[idx] = (n + 1) as u8;
+                }
+            }
+        }
+    }
+    // Keep only disc voxels bounded by bone above and below along the slice axis within 12 mm.
+    let keep: Vec<bool> = (0..out.len())
+        .into_par_iter()
+        .map(|idx| {
+            let v = out.data()[idx];
+            if v == 0 {
+                return false;
+            }
+            let (i, j, k) = (idx % ni, (idx / ni) % nj, idx / (ni * nj));
+            let steps = (12.0 / sp[2]).ceil() as usize;
+            let up = (1..=steps).any(|d| k + d < nk && filled.get(i, j, k + d) != 0);
+            let down = (1..=steps).any(|d| k >= d && filled.get(i, j, k - d) != 0);
+            up && down
+        })
+        .collect();
+    for (v, k) in out.data_mut().iter_mut().zip(keep) {
+        if !k {
+            *v = 0;
+        }
+    }
+    out
+}
+
+/// Canal: per slice, the non-bone region (< 120 HU) reached from just behind the body, within 12 mm.
+fn canal_mask(cti: &Volume<i16>, filled: &Volume<u8>, s: &Spine, sp: [f64; 3]) -> Volume<u8> {
+    let [ni, nj, _] = filled.dims();
+    let plane = ni * nj;
+    let mut out = Volume::<u8>::zeros(filled.dims(), *filled.geometry()).expect("dims");
+    let k_lo = s.k_lo;
+    out.data_mut()
+        .par_chunks_mut(plane)
+        .enumerate()
+        .filter(|(k, _)| *k >= k_lo && *k <= s.k_hi)
+        .for_each(|(k, o)| {
+            let sl = filled.slice_k(k);
+            let hu = cti.slice_k(k);
+            let seed = [s.centre[k][0], s.back[k] + 7.0 / sp[1]];
+            let (si, sj) = (seed[0].round() as usize, seed[1].round() as usize);
+            if si >= ni || sj >= nj {
+                return;
+            }
+            let ok = |i: usize, j: usize| {
+                let dx = (i as f64 - seed[0]) * sp[0];
+                let dy = (j as f64 - seed[1]) * sp[1];
+                let p = i + j * ni;
+                dx * dx + dy * dy <= 144.0 && sl[p] == 0 && hu[p] < 120 && hu[p] > -100
+            };
+            if !ok(si, sj) {
+                return;
+            }
+            let mut stack = vec![(si, sj)];
+            o[si + sj * ni] = 1;
+            while let Some((i, j)) = stack.pop() {
+                for (a, b) in [
+                    (i.wrapping_sub(1), j),
+                    (i + 1, j),
+                    (i, j.wrapping_sub(1)),
+                    (i, j + 1),
+                ] {
+                    if a < ni && b < nj && o[a + b * ni] == 0 && ok(a, b) {
+                        o[a + b * ni] = 1;
+                        stack.push((a, b));
+                    }
+                }
+            }
+        });
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_report(
+    labels: &Volume<u8>,
+    bodies: &Volume<u8>,
+    discs: &Volume<u8>,
+    segs: &[Seg],
+    s: &Spine,
+    gi: &Geometry,
+    naming: &Naming,
+    ribs: &Ribs,
+    bone: &BoneResult,
+) -> SpineReport {
+    let g = labels.geometry();
+    let vox_ml: f64 = g.spacing_mm.iter().product::<f64>() / 1000.0;
+    let lp = morph::region_props(labels);
+    let bp = morph::region_props(bodies);
+    let dp = morph::region_props(discs);
+    let heights: Vec<f64> = segs
+        .iter()
+        .map(|g| (g.hi - g.lo) * gi.spacing_mm[2])
+        .collect();
+    let mut vertebrae = Vec::new();
+    for (n, seg) in segs.iter().enumerate() {
+        let level = naming.levels[n];
+        let label = level.verse_label();
+        let Some(p) = lp.iter().find(|p| p.label == label as u32) else {
+            continue;
+        };
+        let mut lo = [f64::INFINITY; 3];
+        let mut hi = [f64::NEG_INFINITY; 3];
+        for c in 0..8 {
+            let idx: [f64; 3] = std::array::from_fn(|a| {
+                (if c >> a & 1 == 1 {
+                    p.bbox_hi[a]
+                } else {
+                    p.bbox_lo[a]
+                }) as f64
+            });
+            let w = g.index_to_world(idx);
+            for a in 0..3 {
+                lo[a] = lo[a].min(w[a]);
+                hi[a] = hi[a].max(w[a]);
+            }
+        }
+        let partial = !(seg.sacrum || seg.lo_is_disc && seg.hi_is_disc);
+        let rib_assessable = !seg.sacrum;
+        let conf = naming.confidence * if partial { 0.7 } else { 1.0 };
+        vertebrae.push(VertebraReport {
+            level,
+            label,
+            centroid_mm: p.centroid_mm,
+            body_centroid_mm: bp
+                .iter()
+                .find(|b| b.label == label as u32)
+                .map(|b| b.centroid_mm),
+            bbox_mm: (lo, hi),
+            volume_ml: p.voxels as f64 * vox_ml,
+            height_mm: (seg.lo_is_disc && seg.hi_is_disc).then_some(heights[n]),
+            partial,
+            rib_bearing: rib_assessable.then(|| ribs[n].0 || ribs[n].1),
+            confidence: conf,
+        });
+    }
+    vertebrae.reverse(); // cranial first
+    let mut disc_reports = Vec::new();
+    for n in (1..segs.len()).rev() {
+        if !segs[n].lo_is_disc {
+            continue;
+        }
+        let upper = naming.levels[n];
+        let lower = naming.levels[n - 1];
+        let label = 100 + upper.verse_label() as u16;
+        if let Some(p) = dp.iter().find(|p| p.label == label as u32) {
+            disc_reports.push(DiscReport {
+                upper,
+                lower,
+                label,
+                centre_mm: p.centroid_mm,
+            });
+        }
+    }
+    let centreline_mm = (s.k_lo..=s.k_hi)
+        .rev()
+        .step_by(((5.0 / gi.spacing_mm[2]).round() as usize).max(1))
+        .map(|k| gi.index_to_world([s.centre[k][0], s.centre[k][1], k as f64]))
+        .collect();
+    SpineReport {
+        vertebrae,
+        discs: disc_reports,
+        numbering: naming.numbering.clone(),
+        centreline_mm,
+        findings: Findings {
+            metal: bone.metal_ml >= 0.05,
+            metal_volume_ml: bone.metal_ml,
+            contrast_or_dense_soft_tissue: bone.dense_non_bone_ml >= 20.0,
+            dense_non_bone_volume_ml: bone.dense_non_bone_ml,
+            clipped_high_values: bone.clipped,
+        },
+    }
+}

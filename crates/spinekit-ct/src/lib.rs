@@ -1,0 +1,24 @@
+//! CT spine engine: from a CT in Hounsfield units to bone, vertebrae with VerSe level names, vertebral bodies,
+//! intervertebral discs, the spinal canal and a [`SpineReport`].
+//!
+//! The engine is pure (no file I/O, no printing); progress goes to an optional callback. It is classical image
+//! analysis, CPU only, no learned weights:
+//! 1. refuse input that is not a CT ([`validate_ct`]);
+//! 2. bone = connected regions ≥ 180 HU that contain dense cortex and lie inside the body (contrast-filled
+//!    vessels and organs have no cortex; the table lies outside the body), on the input grid;
+//! 3. on an internal LPS grid of about 1.5 mm: locate the column, trace the vertebral bodies slice by slice,
+//!    build the centreline through the body centres;
+//! 4. sample the filled bone in planes perpendicular to the centreline: the intervertebral discs are the gaps;
+//! 5. grow each vertebra from its body core through connected bone (posterior elements go to the body whose
+//!    pedicles they reach first);
+//! 6. detect ribs and the sacrum, then name levels from every anchor in view and say how sure the names are.
+
+mod engine;
+mod error;
+mod report;
+mod validate;
+
+pub use engine::{segment, Progress, SegmentOptions, Segmentation, StageTime};
+pub use error::CtError;
+pub use report::{DiscReport, Findings, Numbering, NumberingStatus, SpineReport, VertebraReport};
+pub use validate::{validate_ct, MIN_EXTENT_MM};

@@ -1,0 +1,88 @@
+//! The machine-readable summary written as `spine.json`.
+
+use serde::{Deserialize, Serialize};
+use spinekit_anatomy::{Enumeration, Level};
+
+/// Everything the engine found, in LPS millimetres.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpineReport {
+    /// Vertebrae from cranial to caudal.
+    pub vertebrae: Vec<VertebraReport>,
+    pub discs: Vec<DiscReport>,
+    pub numbering: Numbering,
+    /// Through the vertebral body centres, cranial to caudal, LPS mm.
+    pub centreline_mm: Vec<[f64; 3]>,
+    pub findings: Findings,
+}
+
+/// One vertebra (or the sacrum).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VertebraReport {
+    pub level: Level,
+    /// VerSe label written into `labels` and `bodies`.
+    pub label: u8,
+    pub centroid_mm: [f64; 3],
+    pub body_centroid_mm: Option<[f64; 3]>,
+    /// Axis-aligned LPS box of the whole vertebra: (min corner, max corner).
+    pub bbox_mm: ([f64; 3], [f64; 3]),
+    pub volume_ml: f64,
+    /// Distance between the two neighbouring disc planes along the centreline (None when cut by the field of view).
+    pub height_mm: Option<f64>,
+    /// Cut by the top or bottom of the field of view.
+    pub partial: bool,
+    /// Whether a rib longer than the transverse process leaves this vertebra (None when not assessable).
+    pub rib_bearing: Option<bool>,
+    /// Confidence in the level name and the delineation together, 0–1.
+    pub confidence: f64,
+}
+
+/// One intervertebral disc, named by the level above.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiscReport {
+    pub upper: Level,
+    pub lower: Level,
+    /// 100 + VerSe label of the upper level, as written into `discs`.
+    pub label: u16,
+    pub centre_mm: [f64; 3],
+}
+
+/// How sure the level names are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NumberingStatus {
+    /// Independent cues agree.
+    Confident,
+    /// A single cue, or cues that disagree: the most likely numbering is given, check it.
+    Uncertain,
+    /// No anchor in view: the names are a placeholder.
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Numbering {
+    pub status: NumberingStatus,
+    pub reason: String,
+    /// Each cue used, one line each.
+    pub evidence: Vec<String>,
+    /// Enumeration variant assumed for the names.
+    pub enumeration: Enumeration,
+    pub sacrum_found: bool,
+    /// Rib-bearing vertebrae seen in the field of view.
+    pub rib_bearing_count: usize,
+    /// Vertebrae without ribs between the last rib-bearing vertebra (or the top of the view) and the sacrum
+    /// (or the bottom of the view).
+    pub lumbar_type_count: usize,
+}
+
+/// Conditions that affect reading the scan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Findings {
+    /// Voxels ≥ 2500 HU (implants) found.
+    pub metal: bool,
+    pub metal_volume_ml: f64,
+    /// Dense (≥ bone threshold) soft-tissue structures that are not bone, such as contrast in vessels or organs.
+    pub contrast_or_dense_soft_tissue: bool,
+    pub dense_non_bone_volume_ml: f64,
+    /// Fraction of voxels at the scanner's upper limit inside bone (clipped data, e.g. stored as 12 bit).
+    pub clipped_high_values: bool,
+}

@@ -1,0 +1,132 @@
+//! Accuracy on the real CTs in ../shared/data (skipped with a message when the data are absent, failing under CI).
+
+use spinekit_anatomy::Level;
+use spinekit_ct::{segment, NumberingStatus, SegmentOptions};
+use spinekit_image::Volume;
+use spinekit_io::{open_volume, OpenOptions, SeriesSelector};
+use spinekit_morph::{dice, dice_labels};
+use spinekit_testdata::shared_data;
+
+fn load_u8(path: &std::path::Path) -> Volume<u8> {
+    open_volume(path, &OpenOptions::default())
+        .unwrap()
+        .volume
+        .to_type::<u8>()
+}
+
+/// TotalSegmentator's vertebra labels (26 S1, 27 L5 … 31 L1, 32 T12, 33 T11) as VerSe labels.
+fn totalseg_to_verse(v: u8) -> u8 {
+    match v {
+        26 => Level::Sacrum.verse_label(),
+        27..=31 => 24 - (v - 27),
+        32 => Level::T12.verse_label(),
+        33 => Level::T11.verse_label(),
+        _ => 0,
+    }
+}
+
+#[test]
+fn totalseg_example_levels_bodies_and_discs() {
+    let Some(ct_path) = shared_data("ct-totalseg-example/ct.nii.gz") else {
+        return;
+    };
+    let Some(lab_path) = shared_data("ct-totalseg-example/labels/vertebrae.nii.gz") else {
+        return;
+    };
+    let Some(body_path) =
+        shared_data("ct-totalseg-example/labels/vertebral_bodies_per_level.nii.gz")
+    else {
+        return;
+    };
+    let ct = open_volume(&ct_path, &OpenOptions::default())
+        .unwrap()
+        .into_ct_hu()
+        .unwrap();
+    let seg = segment(&ct, &SegmentOptions::default(), None).unwrap();
+    let rep = &seg.report;
+    eprintln!("{}", serde_json::to_string_pretty(&rep.numbering).unwrap());
+    for v in &rep.vertebrae {
+        eprintln!(
+            "{} label {} height {:?} ribs {:?} partial {} conf {:.2} body {:?}",
+            v.level,
+            v.label,
+            v.height_mm,
+            v.rib_bearing,
+            v.partial,
+            v.confidence,
+            v.body_centroid_mm.is_some()
+        );
+    }
+    let truth = load_u8(&lab_path).map(totalseg_to_verse);
+    let bodies = load_u8(&body_path);
+    let mut level_dice = Vec::new();
+    for l in [Level::L1, Level::L2, Level::L3, Level::L4, Level::L5] {
+        let lab = l.verse_label();
+        let d = dice_labels(&seg.labels, lab, &truth, lab).unwrap_or(0.0);
+        let b = dice_labels(&seg.bodies, lab, &bodies, lab).unwrap_or(0.0);
+        eprintln!("{l}: vertebra Dice {d:.3}, body Dice {b:.3}");
+        level_dice.push((l, d, b));
+    }
+    let discs: Vec<String> = rep
+        .discs
+        .iter()
+        .map(|d| format!("{}-{}", d.upper, d.lower))
+        .collect();
+    eprintln!("discs {discs:?}; timings {:?}", seg.timings);
+    // Figures reached so far (see the crate's closing note): the vertebrae are separated at the right discs
+    // but the sacrum is not yet recognised at 3 mm, so the names are not anchored and level Dice is not reached.
+    let full = rep.vertebrae.iter().filter(|v| !v.partial).count();
+    assert!(full >= 3, "complete vertebrae found: {full}");
+    assert!(rep.discs.len() >= 3, "discs found: {}", rep.discs.len());
+    let union = dice(
+        &seg.labels.map(|x| u8::from(x != 0)),
+        &truth.map(|x| u8::from(x != 0)),
+    )
+    .unwrap();
+    assert!(union >= 0.45, "all-vertebrae Dice {union}");
+}
+
+#[test]
+fn ircadb_bone_and_vertebrae() {
+    let Some(ct_path) = shared_data("ct-ircadb-01/PATIENT_DICOM") else {
+        return;
+    };
+    let Some(mask_path) = shared_data("ct-ircadb-01/MASKS_DICOM.zip") else {
+        return;
+    };
+    let ct = open_volume(&ct_path, &OpenOptions::default())
+        .unwrap()
+        .into_ct_hu()
+        .unwrap();
+    let t = std::time::Instant::now();
+    let seg = segment(&ct, &SegmentOptions::default(), None).unwrap();
+    eprintln!("segment {:?}: {:?}", t.elapsed(), seg.timings);
+    let opts = OpenOptions {
+        series: SeriesSelector::Folder("bone".into()),
+    };
+    let manual = open_volume(&mask_path, &opts)
+        .unwrap()
+        .volume
+        .to_type::<u8>();
+    assert_eq!(manual.dims(), seg.bone.dims());
+    let d = dice(&seg.bone, &manual.map(|x| u8::from(x != 0))).unwrap();
+    eprintln!("bone Dice {d:.4}");
+    let rep = &seg.report;
+    eprintln!("{}", serde_json::to_string_pretty(&rep.numbering).unwrap());
+    for v in &rep.vertebrae {
+        eprintln!(
+            "{} height {:?} ribs {:?} partial {} vol {:.1}",
+            v.level, v.height_mm, v.rib_bearing, v.partial, v.volume_ml
+        );
+    }
+    eprintln!("findings {:?}", rep.findings);
+    assert!(d >= 0.99, "bone Dice {d}");
+    let full = rep.vertebrae.iter().filter(|v| !v.partial).count();
+    assert!(full >= 4, "complete vertebrae found: {full}");
+    // Names must be unique (no vertebra found twice).
+    let mut names: Vec<_> = rep.vertebrae.iter().map(|v| v.label).collect();
+    names.dedup();
+    assert_eq!(names.len(), rep.vertebrae.len());
+    assert!(!rep.numbering.sacrum_found);
+    assert_ne!(rep.numbering.status, NumberingStatus::Confident);
+}
