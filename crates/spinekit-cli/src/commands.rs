@@ -10,6 +10,21 @@ use std::path::PathBuf;
 
 pub type CmdResult = Result<(), Box<dyn std::error::Error>>;
 
+/// An error with its own exit status, for refusals a script may want to tell apart (e.g. "not a CT").
+#[derive(Debug)]
+pub struct ExitError {
+    pub code: u8,
+    pub message: String,
+}
+
+impl std::fmt::Display for ExitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ExitError {}
+
 /// How to pick one series in a folder or zip with several.
 #[derive(Args, Debug, Clone, Default)]
 pub struct SeriesArg {
@@ -20,7 +35,7 @@ pub struct SeriesArg {
 }
 
 impl SeriesArg {
-    fn options(&self) -> OpenOptions {
+    pub fn options(&self) -> OpenOptions {
         let series = match self.series.as_deref() {
             None => SeriesSelector::Auto,
             Some(s) if s.chars().all(|c| c.is_ascii_digit()) && s.len() < 6 => {

@@ -3,6 +3,7 @@
 
 mod commands;
 mod phantom;
+mod segment;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -37,6 +38,10 @@ enum Command {
     /// Save a PNG picture of one slice (axial, coronal or sagittal) with true proportions, optionally with a label
     /// map drawn over it.
     Picture(commands::PictureArgs),
+    /// Find and name every vertebra in a CT: bone, vertebrae (VerSe numbers), bodies, discs and canal as NIfTI
+    /// label maps on the input grid, and spine.json with centroids, confidence and the evidence for the numbering.
+    /// Exit status 3: not a CT; 4: no spine in view; 5: a single slice, scout or empty volume.
+    Segment(segment::SegmentArgs),
     /// Generate a synthetic spine CT with exact ground truth (levels, heights, fractures, angles, HU, muscle and
     /// fat areas) and, on request, a radiograph of it. No patient data is involved.
     Phantom(phantom::PhantomArgs),
@@ -50,6 +55,7 @@ fn main() -> ExitCode {
         Command::Info(a) => commands::info(a),
         Command::Convert(a) => commands::convert(a),
         Command::Picture(a) => commands::picture(a),
+        Command::Segment(a) => segment::segment(a),
         Command::Phantom(a) => phantom::phantom(a),
         Command::Demo(a) => phantom::demo(a),
     };
@@ -59,7 +65,10 @@ fn main() -> ExitCode {
             // One line, no patient identifiers: the library errors are written that way.
             let msg = e.to_string().replace('\n', " ");
             eprintln!("spinekit: error: {msg}");
-            ExitCode::FAILURE
+            match e.downcast_ref::<commands::ExitError>() {
+                Some(x) => ExitCode::from(x.code),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }

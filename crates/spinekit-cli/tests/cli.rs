@@ -323,3 +323,116 @@ fn demo_runs_without_data() {
     assert!(out.contains("levels in view"));
     assert!(dir.path().join("truth.json").is_file());
 }
+
+/// `spinekit segment` writes its maps and report; refusals have their own exit statuses.
+#[test]
+fn segment_writes_maps_and_refuses_non_ct_with_distinct_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let ph = dir.path().join("ph");
+    let (code, _, err) = spinekit(&[
+        "phantom",
+        "-o",
+        ph.to_str().unwrap(),
+        "--levels",
+        "T11-sacrum",
+        "--voxel-mm",
+        "1.5",
+        "--fit-fov-mm",
+        "360",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let out = dir.path().join("seg");
+    let (code, stdout, err) = spinekit(&[
+        "segment",
+        ph.join("ct.nii.gz").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("numbering"), "{stdout}");
+    for f in [
+        "bone.nii.gz",
+        "labels.nii.gz",
+        "bodies.nii.gz",
+        "discs.nii.gz",
+        "canal.nii.gz",
+        "spine.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let spine: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("spine.json")).unwrap()).unwrap();
+    assert!(spine["disclaimer"]
+        .as_str()
+        .unwrap()
+        .contains("not a medical device"));
+    assert!(!spine["report"]["vertebrae"].as_array().unwrap().is_empty());
+    // Same grid as the input.
+    let a = info_json(&ph.join("ct.nii.gz"), &[]);
+    let b = info_json(&out.join("labels.nii.gz"), &[]);
+    assert_eq!(a["volume"]["dims"], b["volume"]["dims"]);
+    assert_eq!(a["volume"]["origin_mm"], b["volume"]["origin_mm"]);
+
+    // An MR passed as CT: status 3. A single slice: status 5. Nothing written.
+    let bad_out = dir.path().join("bad");
+    if let Some(mr) = shared_data("mr-totalseg-example/mr.nii.gz") {
+        let (code, _, err) = spinekit(&[
+            "segment",
+            mr.to_str().unwrap(),
+            "-o",
+            bad_out.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 3, "{err}");
+        assert_eq!(err.lines().count(), 1);
+    }
+    let g = spinekit_image::Geometry::identity([0.8, 0.8, 1.0]);
+    let slab = spinekit_image::Volume::<i16>::from_vec(
+        [64, 64, 1],
+        g,
+        (0..64 * 64).map(|i| (i % 2000) as i16 - 1000).collect(),
+    )
+    .unwrap();
+    let slab_path = dir.path().join("slab.nii.gz");
+    spinekit_nifti::write_nifti(&slab_path, &slab, None, &Default::default()).unwrap();
+    let (code, _, err) = spinekit(&[
+        "segment",
+        slab_path.to_str().unwrap(),
+        "-o",
+        bad_out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 5, "{err}");
+    // Water and air only: a CT without a spine, status 4.
+    let g = spinekit_image::Geometry::identity([2.0; 3]);
+    let mut body = spinekit_image::Volume::<i16>::zeros([100, 100, 60], g).unwrap();
+    for k in 0..60 {
+        for j in 0..100 {
+            for i in 0..100 {
+                let r2 = (i as i32 - 50).pow(2) + (j as i32 - 50).pow(2);
+                body.set(
+                    i,
+                    j,
+                    k,
+                    if r2 < 40 * 40 {
+                        if (i + j) % 7 == 0 {
+                            -100
+                        } else {
+                            40
+                        }
+                    } else {
+                        -1000
+                    },
+                );
+            }
+        }
+    }
+    let body_path = dir.path().join("nospine.nii.gz");
+    spinekit_nifti::write_nifti(&body_path, &body, None, &Default::default()).unwrap();
+    let (code, _, err) = spinekit(&[
+        "segment",
+        body_path.to_str().unwrap(),
+        "-o",
+        bad_out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 4, "{err}");
+    assert!(!bad_out.join("labels.nii.gz").exists());
+}
