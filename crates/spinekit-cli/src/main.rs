@@ -4,6 +4,7 @@
 mod commands;
 mod phantom;
 mod segment;
+mod validate;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -45,6 +46,10 @@ enum Command {
     /// Generate a synthetic spine CT with exact ground truth (levels, heights, fractures, angles, HU, muscle and
     /// fat areas) and, on request, a radiograph of it. No patient data is involved.
     Phantom(phantom::PhantomArgs),
+    /// Compare results with a site's own reference cases (segmentation, level labelling, measurements or
+    /// classification): Dice, surface distances, identification rate, Bland–Altman, ICC, kappa, AUC with CIs.
+    /// Writes validation.json and validation.html.
+    Validate(validate::ValidateArgs),
     /// Run the built-in demonstration on a synthetic spine CT: needs no data and no network.
     Demo(phantom::DemoArgs),
 }
@@ -58,6 +63,7 @@ fn main() -> ExitCode {
         Command::Segment(a) => segment::segment(a),
         Command::Phantom(a) => phantom::phantom(a),
         Command::Demo(a) => phantom::demo(a),
+        Command::Validate(a) => validate::validate(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

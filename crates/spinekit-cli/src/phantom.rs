@@ -478,10 +478,15 @@ pub fn demo(a: DemoArgs) -> CmdResult {
     let n = &seg.report.numbering;
     println!("     numbering {:?}: {}", n.status, n.reason);
     println!("     level   found  Dice vs truth  centroid error");
-    for lt in t.levels.iter().filter(|l| l.visibility == spinekit_phantom::Visibility::Full) {
+    for lt in t
+        .levels
+        .iter()
+        .filter(|l| l.visibility == spinekit_phantom::Visibility::Full)
+    {
         let label = lt.level.verse_label();
         let found = seg.report.vertebrae.iter().find(|v| v.label == label);
-        let dice = spinekit_morph::dice_labels(&seg.labels, label, &ph.labels, label).unwrap_or(0.0);
+        let dice =
+            spinekit_morph::dice_labels(&seg.labels, label, &ph.labels, label).unwrap_or(0.0);
         let err_mm = match (found, lt.centroid_mm) {
             (Some(v), Some(c)) => {
                 let d: f64 = (0..3).map(|a| (v.centroid_mm[a] - c[a]).powi(2)).sum();

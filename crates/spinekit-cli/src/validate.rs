@@ -2,7 +2,9 @@
 //! `validation.json` + `validation.html` (metrics with 95 % confidence intervals and their definitions).
 
 use clap::Args;
-use spinekit_validate::workflow::{run_validation, write_report, Task, TaskResults, ValidateOptions};
+use spinekit_validate::workflow::{
+    run_validation, write_report, Task, TaskResults, ValidateOptions,
+};
 use spinekit_validate::BootstrapOptions;
 use std::path::PathBuf;
 
@@ -71,12 +73,22 @@ pub fn validate(a: ValidateArgs) -> Result<(), Box<dyn std::error::Error>> {
                 println!("{}: MAE {} (n = {})", x.name, f(x.mae.value), x.n);
             }
             if let Some(s) = &m.smape_percent {
-                println!("SMAPE {} % (95% CI {} – {})", f(s.value), f(s.ci_lower), f(s.ci_upper));
+                println!(
+                    "SMAPE {} % (95% CI {} – {})",
+                    f(s.value),
+                    f(s.ci_lower),
+                    f(s.ci_upper)
+                );
             }
         }
         TaskResults::Classification(c) => {
             if let Some(a) = &c.auc {
-                println!("AUC {} (95% CI {} – {})", f(a.auc.value), f(a.auc.ci_lower), f(a.auc.ci_upper));
+                println!(
+                    "AUC {} (95% CI {} – {})",
+                    f(a.auc.value),
+                    f(a.auc.ci_lower),
+                    f(a.auc.ci_upper)
+                );
             }
         }
     }
