@@ -130,10 +130,17 @@ pub fn segment(
     // Back to the input grid (nearest: labels must not be averaged) and rename segment indices to VerSe labels.
     let verse: Vec<u8> = naming.levels.iter().map(|l| l.verse_label()).collect();
     let relabel = |v: &Volume<u8>| v.map(|x| if x == 0 { 0 } else { verse[x as usize - 1] });
-    let to_input =
-        |v: &Volume<u8>| resample_to_grid(v, ct.dims(), *ct.geometry(), Interpolation::Nearest, 0);
-    let labels = to_input(&relabel(&lab_i))?;
-    let bodies = to_input(&relabel(&bodies_i))?;
+    // Nearest-neighbour map input voxel → internal voxel, computed once (affine, so incremental per row) and
+    // applied to the four maps; internal voxels outside the column are 0, so rows are skipped cheaply.
+    let (gin, din) = (*ct.geometry(), ct.dims());
+    let q0 = gi.world_to_index(gin.index_to_world([0.0; 3]));
+    let step: [[f64; 3]; 3] = std::array::from_fn(|a| {
+        let mut e = [0.0; 3];
+        e[a] = 1.0;
+        let q = gi.world_to_index(gin.index_to_world(e));
+        std::array::from_fn(|c| q[c] - q0[c])
+    });
+    let plane_in = din[0] * din[1];
     let disc_map = discs_i.map(|x| {
         if x == 0 {
             0
@@ -141,8 +148,43 @@ pub fn segment(
             100 + verse[x as usize - 1]
         }
     });
-    let discs = to_input(&disc_map)?;
-    let canal = to_input(&canal_i)?;
+    let maps = [&relabel(&lab_i), &relabel(&bodies_i), &disc_map, &canal_i];
+    let mut outs: Vec<Vec<u8>> = (0..4).map(|_| vec![0u8; plane_in * din[2]]).collect();
+    {
+        let mut chunks: Vec<std::slice::ChunksMut<'_, u8>> =
+            outs.iter_mut().map(|o| o.chunks_mut(plane_in)).collect();
+        let mut per_k: Vec<Vec<&mut [u8]>> = (0..din[2]).map(|_| Vec::with_capacity(4)).collect();
+        for c in chunks.iter_mut() {
+            for (k, sl) in c.enumerate() {
+                per_k[k].push(sl);
+            }
+        }
+        per_k.into_par_iter().enumerate().for_each(|(k, mut sls)| {
+            for j in 0..din[1] {
+                for i in 0..din[0] {
+                    let q: [f64; 3] = std::array::from_fn(|c| {
+                        q0[c]
+                            + i as f64 * step[0][c]
+                            + j as f64 * step[1][c]
+                            + k as f64 * step[2][c]
+                    });
+                    if (0..3).any(|c| q[c] < -0.5 || q[c] >= di[c] as f64 - 0.5) {
+                        continue;
+                    }
+                    let idx = q[0].round() as usize
+                        + di[0] * (q[1].round() as usize + di[1] * q[2].round() as usize);
+                    for (m, sl) in maps.iter().zip(sls.iter_mut()) {
+                        sl[i + j * din[0]] = m.data()[idx];
+                    }
+                }
+            }
+        });
+    }
+    let mut it = outs.into_iter().map(|o| Volume::from_vec(din, gin, o));
+    let labels = it.next().expect("four maps")?;
+    let bodies = it.next().expect("four maps")?;
+    let discs = it.next().expect("four maps")?;
+    let canal = it.next().expect("four maps")?;
     timer.lap("map to input grid", 0.95);
 
     let report = build_report(
@@ -483,6 +525,7 @@ fn trace_spine(filled: &Volume<u8>, body: &Volume<u8>, sp: [f64; 3]) -> Result<S
                 let max_jump = 20.0;
                 for dir in [1isize, -1] {
                     let mut last = [xs[mid].unwrap_or(0.0), ys[mid].unwrap_or(0.0)];
+                    let mut last_k = mid as isize;
                     let mut k = mid as isize + dir;
                     while k >= 0 && (k as usize) < nk {
                         let ku = k as usize;
@@ -490,12 +533,17 @@ fn trace_spine(filled: &Volume<u8>, body: &Volume<u8>, sp: [f64; 3]) -> Result<S
                             let d = (((x - last[0]) * sp[0]).powi(2)
                                 + ((y - last[1]) * sp[1]).powi(2))
                             .sqrt();
-                            if d > max_jump {
+                            // The allowance grows with the distance to the last accepted slice: a slice through a
+                            // disc (posterior elements only) shifts the centroid back by up to ~20 mm and must not
+                            // make every following slice look like a jump.
+                            let dz = (k - last_k).unsigned_abs() as f64 * sp[2];
+                            if d > max_jump + 2.0 * dz {
                                 xs[ku] = None;
                                 ys[ku] = None;
                                 present[ku] = false;
                             } else {
                                 last = [x, y];
+                                last_k = k;
                             }
                         }
                         k += dir;
@@ -876,76 +924,147 @@ fn find_vertebrae(filled: &Volume<u8>, s: &Spine, sp: [f64; 3]) -> Result<Vec<Se
     Ok(segs)
 }
 
-/// Length of the contiguous filled run along i through (i0, j) in slice k.
-fn run_x(filled: &Volume<u8>, i0: usize, j: usize, k: usize) -> usize {
-    let [ni, _, _] = filled.dims();
-    let sl = filled.slice_k(k);
-    let row = &sl[j * ni..(j + 1) * ni];
-    if row[i0] == 0 {
-        return 0;
-    }
-    let (mut lo, mut hi) = (i0, i0);
-    while lo > 0 && row[lo - 1] != 0 {
-        lo -= 1;
-    }
-    while hi + 1 < ni && row[hi + 1] != 0 {
-        hi += 1;
-    }
-    hi - lo + 1
-}
-
-/// Widest contiguous bone (mm) through the body centre row, over the slices of a segment.
-fn seg_width_mm(filled: &Volume<u8>, s: &Spine, g: &Seg, sp: [f64; 3]) -> f64 {
+/// Lateral extent (mm) of the in-slice bone region connected to the body centre, in front of the posterior wall
+/// of the body plus `behind_mm`: the sacral alae (and the ilia across the sacroiliac joints) make it wide, a
+/// lumbar body with its transverse processes (which start behind the wall) does not.
+fn slice_extent_mm(filled: &Volume<u8>, s: &Spine, k: usize, behind_mm: f64, sp: [f64; 3]) -> f64 {
     let [ni, nj, _] = filled.dims();
-    let mut w = Vec::new();
-    for k in (g.lo.ceil() as usize).max(s.k_lo)..=(g.hi.floor() as usize).min(s.k_hi) {
-        let [x, y] = s.centre[k];
-        let (i0, j) = (
-            (x.round() as usize).min(ni - 1),
-            (y.round() as usize).min(nj - 1),
-        );
-        w.push(run_x(filled, i0, j, k) as f64 * sp[0]);
-    }
-    // The 80th percentile: robust to a few slices through a disc remnant.
-    w.sort_by(f64::total_cmp);
-    w.get(w.len() * 4 / 5).copied().unwrap_or(0.0)
-}
-
-/// Marks the caudal segments that are as wide as a sacrum (sacral alae ≥ 1.9 × a vertebral body and ≥ 80 mm)
-/// and merges them into one sacrum. Returns whether a sacrum was found.
-fn detect_sacrum(filled: &Volume<u8>, s: &Spine, segs: &mut Vec<Seg>, sp: [f64; 3]) -> bool {
-    let widths: Vec<f64> = segs
-        .iter()
-        .map(|g| seg_width_mm(filled, s, g, sp))
-        .collect();
-    let typical = median(widths.clone())
-        .unwrap_or(0.0)
-        .max(2.0 * s.half_width_mm);
-    let is_wide = |w: f64| w >= 80.0 && w >= 1.9 * typical.min(60.0);
-    let mut n_sac = 0;
-    for &w in &widths {
-        if is_wide(w) {
-            n_sac += 1;
-        } else {
-            break;
+    let sl = filled.slice_k(k);
+    let [x, y] = s.centre[k];
+    let jmax = ((s.back[k] + behind_mm / sp[1]).round() as usize).min(nj - 1);
+    let (ci, cj) = (
+        (x.round() as usize).min(ni - 1),
+        (y.round() as usize).min(jmax),
+    );
+    // Seed: the nearest bone voxel to the centre within 6 mm.
+    let r = (6.0 / sp[0]).ceil() as isize;
+    let mut seed = None;
+    let mut best = f64::INFINITY;
+    for dj in -r..=r {
+        for di in -r..=r {
+            let (i, j) = (ci as isize + di, cj as isize + dj);
+            if i < 0 || j < 0 || i as usize >= ni || j as usize > jmax {
+                continue;
+            }
+            let d = (di * di + dj * dj) as f64;
+            if sl[i as usize + j as usize * ni] != 0 && d < best {
+                best = d;
+                seed = Some((i as usize, j as usize));
+            }
         }
     }
-    if n_sac == 0 || n_sac == segs.len() {
+    let Some(seed) = seed else { return 0.0 };
+    let mut seen = vec![false; ni * (jmax + 1)];
+    let mut stack = vec![seed];
+    seen[seed.0 + seed.1 * ni] = true;
+    let (mut lo, mut hi) = (seed.0, seed.0);
+    while let Some((i, j)) = stack.pop() {
+        lo = lo.min(i);
+        hi = hi.max(i);
+        for (a, b) in [
+            (i.wrapping_sub(1), j),
+            (i + 1, j),
+            (i, j.wrapping_sub(1)),
+            (i, j + 1),
+        ] {
+            if a < ni && b <= jmax && !seen[a + b * ni] && sl[a + b * ni] != 0 {
+                seen[a + b * ni] = true;
+                stack.push((a, b));
+            }
+        }
+    }
+    (hi - lo + 1) as f64 * sp[0]
+}
+
+/// Finds the sacrum at the caudal end of the column and makes it one segment. Returns whether it was found.
+///
+/// Cue: the in-slice bone connected to the body and in front of its posterior wall is far wider than a vertebral
+/// body over the lowest ≥ 10 mm of the column (sacral alae, usually joined to the ilia at the sacroiliac joints);
+/// a lumbar body is not, because its transverse processes start behind the wall. The L5–S1 disc is then the
+/// weakest bone plane (perpendicular to the centreline) in the 15 mm above the top of the wide run.
+fn detect_sacrum(filled: &Volume<u8>, s: &Spine, segs: &mut Vec<Seg>, sp: [f64; 3]) -> bool {
+    let body_w = 2.0 * s.half_width_mm;
+    let wide_mm = 100.0f64.max(1.9 * body_w.min(60.0));
+    let ext: Vec<f64> = (s.k_lo..=s.k_hi)
+        .into_par_iter()
+        .map(|k| slice_extent_mm(filled, s, k, 0.0, sp))
+        .collect();
+    // Wide run from the bottom, tolerating narrow slices (tip, foramina, partial volume) over ≤ 9 mm.
+    let tol = (9.0 / sp[2]).ceil() as usize;
+    let mut top = None;
+    let mut narrow = 0;
+    let mut wide_count = 0usize;
+    // The lower sacrum and coccyx taper: the wide run may start up to 60 mm above the bottom of the column.
+    let first_wide_max = (60.0 / sp[2]).round() as usize;
+    for (n, &e) in ext.iter().enumerate() {
+        if top.is_none() && n > first_wide_max {
+            break;
+        }
+        if e >= wide_mm {
+            top = Some(n);
+            wide_count += 1;
+            narrow = 0;
+        } else if top.is_some() {
+            narrow += 1;
+            if narrow > tol {
+                break;
+            }
+        }
+    }
+    let Some(top) = top else { return false };
+    if (wide_count as f64) * sp[2] < 10.0 {
         return false;
     }
-    let hi = segs[n_sac - 1].hi;
-    let hi_is_disc = segs[n_sac - 1].hi_is_disc;
-    segs.drain(0..n_sac);
-    segs.insert(
-        0,
-        Seg {
-            lo: s.k_lo as f64 - 0.5,
-            hi,
-            lo_is_disc: false,
-            hi_is_disc,
-            sacrum: true,
-        },
-    );
+    let k_top = s.k_lo + top;
+    let r_mm = (0.35 * s.depth_mm)
+        .min(0.6 * s.half_width_mm)
+        .clamp(4.0, 14.0);
+    let k_end = (k_top + (15.0 / sp[2]).round() as usize).min(s.k_hi);
+    let Some(k_disc) = (k_top..=k_end)
+        .map(|k| {
+            (
+                k,
+                plane_fill(filled, s, k, r_mm, sp) + 0.002 * (k - k_top) as f64,
+            )
+        })
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(k, _)| k as f64)
+    else {
+        return false;
+    };
+    // Something must be left above the sacrum for it to be the sacrum and not a mis-seen vertebra.
+    if (s.k_hi as f64 - k_disc) * sp[2] < 15.0 {
+        return false;
+    }
+    // Reuse a disc already found within 8 mm of k_disc; otherwise cut there.
+    let near = segs
+        .iter()
+        .filter(|g| g.lo_is_disc)
+        .map(|g| g.lo)
+        .filter(|&c| (c - k_disc).abs() * sp[2] <= 8.0)
+        .min_by(|a, b| (a - k_disc).abs().total_cmp(&(b - k_disc).abs()));
+    let cut = near.unwrap_or(k_disc);
+    let mut out = vec![Seg {
+        lo: s.k_lo as f64 - 0.5,
+        hi: cut,
+        lo_is_disc: false,
+        hi_is_disc: true,
+        sacrum: true,
+    }];
+    for g in segs.iter() {
+        if g.hi <= cut + 1e-6 {
+            continue; // inside the sacrum
+        }
+        let mut g = g.clone();
+        if g.lo < cut {
+            g.lo = cut;
+            g.lo_is_disc = true;
+        }
+        if (g.hi - g.lo) * sp[2] >= 8.0 {
+            out.push(g);
+        }
+    }
+    *segs = out;
     true
 }
 
@@ -1275,6 +1394,15 @@ fn name_levels(segs: &[Seg], sacrum: bool, ribs: &Ribs) -> Naming {
             levels[m] = levels[m - 1]; // cannot go further cranial than C1; flagged below
         }
     }
+    let mut reason = reason;
+    if levels
+        .iter()
+        .any(|l| l.region() == spinekit_anatomy::Region::Thoracic)
+    {
+        reason.push_str(
+            "; thoracic names assume 12 rib pairs (the first rib is not in view or not used), lower confidence",
+        );
+    }
     let confidence = match status {
         NumberingStatus::Confident => 0.9,
         NumberingStatus::Uncertain => 0.6,
@@ -1490,7 +1618,12 @@ fn build_report(
         }
         let partial = !(seg.sacrum || seg.lo_is_disc && seg.hi_is_disc);
         let rib_assessable = !seg.sacrum;
-        let conf = naming.confidence * if partial { 0.7 } else { 1.0 };
+        // Thoracic names rest on the assumption of 12 rib pairs: the first rib is not detected, and from below
+        // 11 or 13 rib pairs cannot be told apart from 12.
+        let thoracic_assumed = level.region() == spinekit_anatomy::Region::Thoracic;
+        let conf = naming.confidence
+            * if partial { 0.7 } else { 1.0 }
+            * if thoracic_assumed { 0.6 } else { 1.0 };
         vertebrae.push(VertebraReport {
             level,
             label,

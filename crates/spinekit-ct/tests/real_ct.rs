@@ -73,17 +73,21 @@ fn totalseg_example_levels_bodies_and_discs() {
         .map(|d| format!("{}-{}", d.upper, d.lower))
         .collect();
     eprintln!("discs {discs:?}; timings {:?}", seg.timings);
-    // Figures reached so far (see the crate's closing note): the vertebrae are separated at the right discs
-    // but the sacrum is not yet recognised at 3 mm, so the names are not anchored and level Dice is not reached.
-    let full = rep.vertebrae.iter().filter(|v| !v.partial).count();
-    assert!(full >= 3, "complete vertebrae found: {full}");
-    assert!(rep.discs.len() >= 3, "discs found: {}", rep.discs.len());
+    // Figures reached (3 mm, vs TotalSegmentator): L1 0.84, L2 0.85, L3 0.91, L4 0.91, L5 0.66 (see the closing
+    // note); the names must be right and anchored on the sacrum.
+    assert!(rep.numbering.sacrum_found, "sacrum not found");
+    for (l, d, _) in &level_dice {
+        assert!(*d >= 0.60, "{l}: vertebra Dice {d}");
+    }
+    let mean = level_dice.iter().map(|x| x.1).sum::<f64>() / 5.0;
+    assert!(mean >= 0.80, "mean L1–L5 Dice {mean}");
+    assert!(rep.discs.len() >= 4, "discs found: {}", rep.discs.len());
     let union = dice(
         &seg.labels.map(|x| u8::from(x != 0)),
         &truth.map(|x| u8::from(x != 0)),
     )
     .unwrap();
-    assert!(union >= 0.45, "all-vertebrae Dice {union}");
+    assert!(union >= 0.70, "all-vertebrae Dice {union}");
 }
 
 #[test]

@@ -1,0 +1,86 @@
+//! Diagnostics: `cargo run --release -p spinekit-ct --example diag -- (PATH | phantom VARIANT)` prints the
+//! numbering, per-level Dice against the reference and the stage timings.
+
+use spinekit_anatomy::{Enumeration, Level};
+use spinekit_ct::{segment, SegmentOptions};
+use spinekit_image::Volume;
+use spinekit_io::{open_volume, OpenOptions};
+use spinekit_morph::dice_labels;
+use spinekit_phantom::{generate, PhantomConfig};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (ct, truth): (Volume<i16>, Option<Volume<u8>>) =
+        if args.first().map(String::as_str) == Some("phantom") {
+            let v = args.get(1).map(String::as_str).unwrap_or("normal");
+            let mut c = PhantomConfig::small(Level::T10, Level::Sacrum);
+            match v {
+                "l6" => c.enumeration = Enumeration::L6,
+                "t13" => c.enumeration = Enumeration::T13,
+                "eleven" => c.enumeration = Enumeration::ElevenRibs,
+                "sacl5" => c.enumeration = Enumeration::SacralisedL5,
+                "chest" => {
+                    c.first_level = Level::T1;
+                    c.last_level = Level::T12;
+                }
+                "lumbar" => {
+                    c.first_level = Level::L1;
+                    c.last_level = Level::L5;
+                }
+                "mm3" => c.voxel_size_mm = [3.0; 3],
+                _ => {}
+            }
+            let p = generate(&c, None).unwrap();
+            println!("truth rib-bearing {:?}", p.truth.enumeration.rib_bearing);
+            (p.ct, Some(p.labels))
+        } else {
+            let path = std::path::PathBuf::from(&args[0]);
+            let ct = open_volume(&path, &OpenOptions::default())
+                .and_then(|o| o.into_ct_hu())
+                .unwrap();
+            let truth = args.get(1).map(|t| {
+                let v = open_volume(std::path::Path::new(t), &OpenOptions::default())
+                    .unwrap()
+                    .volume
+                    .to_type::<u8>();
+                v.map(|x| match x {
+                    26 => 26,
+                    27..=31 => 24 - (x - 27),
+                    32 => 19,
+                    33 => 18,
+                    _ => 0,
+                })
+            });
+            (ct, truth)
+        };
+    let t = std::time::Instant::now();
+    let s = segment(&ct, &SegmentOptions::default(), None).unwrap();
+    println!("segment {:.0} ms", t.elapsed().as_secs_f64() * 1e3);
+    for st in &s.timings {
+        println!("{:>24} {:8.1} ms", st.stage, st.ms);
+    }
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&s.report.numbering).unwrap()
+    );
+    for v in &s.report.vertebrae {
+        let d = truth
+            .as_ref()
+            .and_then(|t| dice_labels(&s.labels, v.label, t, v.label));
+        println!(
+            "{:>6} h {:?} ribs {:?} partial {} dice {:?} c {:.0?}",
+            v.level.name(),
+            v.height_mm.map(|h| h.round()),
+            v.rib_bearing,
+            v.partial,
+            d.map(|x| (x * 1000.0).round() / 1000.0),
+            v.centroid_mm
+        );
+    }
+    if let Some(t) = &truth {
+        let props = spinekit_morph::region_props(t);
+        for p in props {
+            println!("truth {} centroid {:.0?}", p.label, p.centroid_mm);
+        }
+    }
+}
