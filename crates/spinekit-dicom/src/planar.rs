@@ -4,7 +4,7 @@ use crate::error::DicomError;
 use crate::header::{dot, InstanceHeader};
 use crate::pixels::samples;
 use crate::scan::{DicomScan, Purpose, SeriesSelector, SeriesSummary};
-use crate::source::{open_zip, read_member, Container, Member, ParseFail};
+use crate::source::{open_zip, read_member, Container, Member};
 use spinekit_image::{Image2D, PixelSpacingSource};
 
 /// One 2D image with what a radiograph pipeline needs to know about it.
@@ -102,15 +102,7 @@ fn load_one(
         _ => None,
     };
     let zip = zip.or(own_zip.as_mut());
-    let obj = read_member(&scan.container, zip, m, false).map_err(|e| match e {
-        ParseFail::NotDicom => DicomError::NotDicom {
-            path: m.rel.clone(),
-        },
-        ParseFail::Damaged(d) | ParseFail::Io(d) => DicomError::Damaged {
-            path: m.rel.clone(),
-            detail: d,
-        },
-    })?;
+    let obj = read_member(&scan.container, zip, m, false).map_err(|e| e.into_error(&m.rel))?;
     let s = samples(&obj, &m.rel)?;
     let mut warnings = Vec::new();
     let mut data = vec![0f32; s.rows * s.cols];

@@ -177,6 +177,21 @@ pub(crate) enum ParseFail {
     Io(String),
 }
 
+impl ParseFail {
+    /// The error to report when a member that must be read (not merely scanned) fails.
+    pub(crate) fn into_error(self, rel: &str) -> DicomError {
+        match self {
+            ParseFail::NotDicom => DicomError::NotDicom {
+                path: rel.to_string(),
+            },
+            ParseFail::Damaged(d) | ParseFail::Io(d) => DicomError::Damaged {
+                path: rel.to_string(),
+                detail: d,
+            },
+        }
+    }
+}
+
 /// Reads a member; `header_only` stops before PixelData (7FE0,0010) so scanning never touches pixels.
 pub(crate) fn read_member(
     container: &Container,

@@ -4,7 +4,7 @@ use crate::error::DicomError;
 use crate::header::{dot, sub, InstanceHeader};
 use crate::pixels::{check_transfer_syntax, native_le_samples, output_range, samples};
 use crate::scan::{DicomScan, Purpose, SeriesSelector, SeriesSummary};
-use crate::source::{open_zip, read_member, Container, Loc, Member, ParseFail};
+use crate::source::{open_zip, read_member, Container, Loc, Member};
 use rayon::prelude::*;
 use spinekit_image::{AnyVolume, Geometry, Volume, Voxel};
 
@@ -512,15 +512,7 @@ fn decode_slice<T: Voxel>(
             return Ok(());
         }
     }
-    let obj = read_member(&scan.container, zip, m, false).map_err(|e| match e {
-        ParseFail::NotDicom => DicomError::NotDicom {
-            path: m.rel.clone(),
-        },
-        ParseFail::Damaged(d) | ParseFail::Io(d) => DicomError::Damaged {
-            path: m.rel.clone(),
-            detail: d,
-        },
-    })?;
+    let obj = read_member(&scan.container, zip, m, false).map_err(|e| e.into_error(&m.rel))?;
     let s = samples(&obj, &m.rel)?;
     if s.samples_per_pixel != 1 {
         return Err(DicomError::UnsupportedImage {
