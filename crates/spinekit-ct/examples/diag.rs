@@ -77,6 +77,14 @@ fn main() {
             v.centroid_mm
         );
     }
+    // DIAG_OUT=DIR: raw u8 maps (i fastest, input grid) for offline comparison.
+    if let Ok(dir) = std::env::var("DIAG_OUT") {
+        let d = std::path::Path::new(&dir);
+        std::fs::write(d.join("labels.u8"), s.labels.data()).unwrap();
+        std::fs::write(d.join("bodies.u8"), s.bodies.data()).unwrap();
+        std::fs::write(d.join("discs.u8"), s.discs.data()).unwrap();
+        println!("dims {:?}", s.labels.dims());
+    }
     if let Some(t) = &truth {
         let props = spinekit_morph::region_props(t);
         for p in props {

@@ -111,11 +111,13 @@ pub fn segment(
     let spine = trace_spine(&filled, &body, sp)?;
     timer.lap("centreline", 0.55);
 
-    let mut segs = find_vertebrae(&filled, &spine, sp)?;
+    let (mut segs, normals) = find_vertebrae(&filled, &spine, sp)?;
     timer.lap("discs", 0.62);
 
     let sacrum = detect_sacrum(&filled, &spine, &mut segs, sp);
-    let lab_i = grow_vertebrae(&filled, &spine, &segs, sp);
+    let planes = fit_disc_planes(&filled, &spine, &segs, &normals, sp);
+    let bounds = segment_bounds(&spine, &segs, &planes, sp);
+    let lab_i = grow_vertebrae(&filled, &spine, &segs, &bounds, sp);
     timer.lap("vertebrae", 0.75);
 
     let ribs = detect_ribs(&bone_i, &lab_i, &spine, segs.len(), sp);
@@ -744,9 +746,45 @@ fn unit_perp(t: [f64; 3]) -> ([f64; 3], [f64; 3]) {
     (e1, e2)
 }
 
-/// Fraction of filled bone in a disc of radius `r_mm` perpendicular to the centreline at slice k.
-fn plane_fill(filled: &Volume<u8>, s: &Spine, k: usize, r_mm: f64, sp: [f64; 3]) -> f64 {
-    let (e1, e2) = unit_perp(s.t[k]);
+/// The lowest bone fill over planes through the centreline point at slice k, tilted from the perpendicular by up
+/// to ±35° sagittally and ±20° coronally (a lordotic L5–S1 or a scoliotic disc is not perpendicular to the
+/// smoothed centreline), with the normal of that plane. A slight preference for small tilts breaks ties.
+fn best_plane_fill(
+    filled: &Volume<u8>,
+    s: &Spine,
+    k: usize,
+    r_mm: f64,
+    sp: [f64; 3],
+) -> (f64, [f64; 3]) {
+    let t = s.t[k];
+    let (e1, e2) = unit_perp(t);
+    let mut best = (f64::INFINITY, t);
+    for a in (-35i32..=35).step_by(5) {
+        for b in (-20i32..=20).step_by(10) {
+            let (ta, tb) = ((a as f64).to_radians().tan(), (b as f64).to_radians().tan());
+            let n: [f64; 3] = std::array::from_fn(|c| t[c] + ta * e2[c] + tb * e1[c]);
+            let l = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
+            let n = n.map(|x| x / l);
+            let f = plane_fill_n(filled, s, k, n, r_mm, sp) + 0.0005 * (a.abs() + b.abs()) as f64;
+            if f < best.0 {
+                best = (f, n);
+            }
+        }
+    }
+    best
+}
+
+/// Fraction of filled bone in a disc of radius `r_mm` through the centreline point at slice k, with the given
+/// normal.
+fn plane_fill_n(
+    filled: &Volume<u8>,
+    s: &Spine,
+    k: usize,
+    normal: [f64; 3],
+    r_mm: f64,
+    sp: [f64; 3],
+) -> f64 {
+    let (e1, e2) = unit_perp(normal);
     let p = s.p_mm[k];
     let d = filled.dims();
     let step = 1.0;
@@ -774,15 +812,21 @@ fn plane_fill(filled: &Volume<u8>, s: &Spine, k: usize, r_mm: f64, sp: [f64; 3])
     }
 }
 
-fn find_vertebrae(filled: &Volume<u8>, s: &Spine, sp: [f64; 3]) -> Result<Vec<Seg>, CtError> {
+/// Segments between the discs, caudal first, and the normal of the best (least bone) plane per slice
+/// (index k − k_lo), used to start each disc's surface fit.
+fn find_vertebrae(
+    filled: &Volume<u8>,
+    s: &Spine,
+    sp: [f64; 3],
+) -> Result<(Vec<Seg>, Vec<[f64; 3]>), CtError> {
     let r_mm = (0.35 * s.depth_mm)
         .min(0.6 * s.half_width_mm)
         .clamp(4.0, 14.0);
     let ks: Vec<usize> = (s.k_lo..=s.k_hi).collect();
-    let prof: Vec<f64> = ks
+    let (prof, normals): (Vec<f64>, Vec<[f64; 3]>) = ks
         .par_iter()
-        .map(|&k| plane_fill(filled, s, k, r_mm, sp))
-        .collect();
+        .map(|&k| best_plane_fill(filled, s, k, r_mm, sp))
+        .unzip();
     let prof = smooth1d(&prof, 1.5 / sp[2]);
     let n = prof.len();
     let min_gap = (12.0 / sp[2]).round().max(2.0) as usize;
@@ -921,7 +965,7 @@ fn find_vertebrae(filled: &Volume<u8>, s: &Spine, sp: [f64; 3]) -> Result<Vec<Se
             i += 1;
         }
     }
-    Ok(segs)
+    Ok((segs, normals))
 }
 
 /// Lateral extent (mm) of the in-slice bone region connected to the body centre, in front of the posterior wall
@@ -1016,34 +1060,55 @@ fn detect_sacrum(filled: &Volume<u8>, s: &Spine, segs: &mut Vec<Seg>, sp: [f64; 
         return false;
     }
     let k_top = s.k_lo + top;
-    let r_mm = (0.35 * s.depth_mm)
-        .min(0.6 * s.half_width_mm)
-        .clamp(4.0, 14.0);
-    let k_end = (k_top + (15.0 / sp[2]).round() as usize).min(s.k_hi);
-    let Some(k_disc) = (k_top..=k_end)
-        .map(|k| {
-            (
-                k,
-                plane_fill(filled, s, k, r_mm, sp) + 0.002 * (k - k_top) as f64,
-            )
-        })
-        .min_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(k, _)| k as f64)
-    else {
-        return false;
+    // The top of the alae lies at about the S1 endplate, but at coarse voxels the L5 transverse processes may merge
+    // with them and lift the wide run into L5: a disc already found from 20 mm below to 15 mm above the top of the
+    // wide run, with ≥ 10 mm of wide slices under it, is the L5–S1 disc (the nearest to the top).
+    let wide_below = |c: f64| {
+        ext[..((c - s.k_lo as f64).max(0.0) as usize).min(ext.len())]
+            .iter()
+            .filter(|&&e| e >= wide_mm)
+            .count() as f64
+            * sp[2]
     };
-    // Something must be left above the sacrum for it to be the sacrum and not a mis-seen vertebra.
-    if (s.k_hi as f64 - k_disc) * sp[2] < 15.0 {
-        return false;
-    }
-    // Reuse a disc already found within 8 mm of k_disc; otherwise cut there.
     let near = segs
         .iter()
         .filter(|g| g.lo_is_disc)
         .map(|g| g.lo)
-        .filter(|&c| (c - k_disc).abs() * sp[2] <= 8.0)
-        .min_by(|a, b| (a - k_disc).abs().total_cmp(&(b - k_disc).abs()));
-    let cut = near.unwrap_or(k_disc);
+        .filter(|&c| {
+            let d = (c - k_top as f64) * sp[2];
+            (-20.0..=15.0).contains(&d) && wide_below(c) >= 10.0
+        })
+        .min_by(|a, b| {
+            (a - k_top as f64)
+                .abs()
+                .total_cmp(&(b - k_top as f64).abs())
+        });
+    let cut = match near {
+        Some(c) => c,
+        None => {
+            let r_mm = (0.35 * s.depth_mm)
+                .min(0.6 * s.half_width_mm)
+                .clamp(4.0, 14.0);
+            let k_end = (k_top + (15.0 / sp[2]).round() as usize).min(s.k_hi);
+            let Some(k_disc) = (k_top..=k_end)
+                .map(|k| {
+                    (
+                        k,
+                        best_plane_fill(filled, s, k, r_mm, sp).0 + 0.002 * (k - k_top) as f64,
+                    )
+                })
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(k, _)| k as f64)
+            else {
+                return false;
+            };
+            k_disc
+        }
+    };
+    // Something must be left above the sacrum for it to be the sacrum and not a mis-seen vertebra.
+    if (s.k_hi as f64 - cut) * sp[2] < 15.0 {
+        return false;
+    }
     let mut out = vec![Seg {
         lo: s.k_lo as f64 - 0.5,
         hi: cut,
@@ -1068,9 +1133,227 @@ fn detect_sacrum(filled: &Volume<u8>, s: &Spine, segs: &mut Vec<Seg>, sp: [f64; 
     true
 }
 
+/// A disc's mid-surface as a plane in internal mm (index × spacing), normal pointing cranially.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DiscPlane {
+    o: [f64; 3],
+    n: [f64; 3],
+}
+
+impl DiscPlane {
+    /// Signed distance (mm), positive on the cranial side.
+    fn dist(&self, p: [f64; 3]) -> f64 {
+        (p[0] - self.o[0]) * self.n[0]
+            + (p[1] - self.o[1]) * self.n[1]
+            + (p[2] - self.o[2]) * self.n[2]
+    }
+}
+
+/// The plane through the centreline at slice position `c` with the given normal.
+fn centre_plane(s: &Spine, c: f64, n: [f64; 3], sp: [f64; 3]) -> DiscPlane {
+    let kc = (c.round().max(0.0) as usize).clamp(s.k_lo, s.k_hi);
+    let p = s.p_mm[kc];
+    DiscPlane {
+        o: [p[0], p[1], c * sp[2]],
+        n,
+    }
+}
+
+/// The plane perpendicular to the centreline at slice position `c`.
+fn perpendicular_plane(s: &Spine, c: f64, sp: [f64; 3]) -> DiscPlane {
+    let kc = (c.round().max(0.0) as usize).clamp(s.k_lo, s.k_hi);
+    centre_plane(s, c, s.t[kc], sp)
+}
+
+/// Disc planes, one per segment boundary (`planes[n]` is the disc below segment n; `None` where that end is not a
+/// disc). Each is fitted to the actual disc: for every column (i, j) through the body footprint, the middle of the
+/// longest bone-free run between the two endplates near the centreline's gap; a robust least-squares plane
+/// z = a + b·x + c·y through these points follows a tilted disc (L5–S1, lordosis, scoliosis), where a plane
+/// perpendicular to the smoothed centreline would cut through a body. Falls back to the perpendicular plane when
+/// too few columns show a gap or the fit is implausibly steep.
+fn fit_disc_planes(
+    filled: &Volume<u8>,
+    s: &Spine,
+    segs: &[Seg],
+    normals: &[[f64; 3]],
+    sp: [f64; 3],
+) -> Vec<Option<DiscPlane>> {
+    let [ni, nj, nk] = filled.dims();
+    let r = 0.9 * s.half_width_mm.min(s.depth_mm / 2.0);
+    (0..segs.len())
+        .map(|n| {
+            if !segs[n].lo_is_disc {
+                return None;
+            }
+            let c = segs[n].lo;
+            let kc = (c.round().max(0.0) as usize).clamp(s.k_lo, s.k_hi);
+            let fallback = centre_plane(s, c, normals[kc - s.k_lo], sp);
+            // Search window around the starting plane: up to 10 mm, never past the middle of either neighbour.
+            let w = 10.0 / sp[2];
+            let below = if n == 0 {
+                w
+            } else {
+                (c - segs[n - 1].lo) * 0.5
+            };
+            let above = (segs[n].hi - c) * 0.5;
+            let (wb, wa) = (w.min(below), w.min(above));
+            let fo = fallback.o;
+            let fnn = fallback.n;
+            let [cx, cy] = s.centre[kc];
+            let back = s.back[kc];
+            let (ri, rj) = ((r / sp[0]).ceil() as isize, (r / sp[1]).ceil() as isize);
+            let mut pts: Vec<[f64; 3]> = Vec::new();
+            for dj in -rj..=rj {
+                for di in -ri..=ri {
+                    let (fi, fj) = (cx + di as f64, cy + dj as f64);
+                    let (dx, dy) = (di as f64 * sp[0], dj as f64 * sp[1]);
+                    if dx * dx + dy * dy > r * r || fi < 0.0 || fj < 0.0 || fj > back {
+                        continue;
+                    }
+                    let (i, j) = (fi.round() as usize, fj.round() as usize);
+                    if i >= ni || j >= nj {
+                        continue;
+                    }
+                    // The starting plane's height in this column (slice units).
+                    let (x, y) = (i as f64 * sp[0], j as f64 * sp[1]);
+                    let z0 = (fo[2]
+                        - ((x - fo[0]) * fnn[0] + (y - fo[1]) * fnn[1]) / fnn[2].max(0.3))
+                        / sp[2];
+                    let k0 = (z0 - wb).round().max(0.0) as usize;
+                    let k1 = ((z0 + wa).round().max(0.0) as usize).min(nk - 1);
+                    if k1 < k0 + 2 {
+                        continue;
+                    }
+                    // Longest bone-free run with bone at both ends.
+                    let (mut best, mut run): (Option<(usize, usize)>, Option<usize>) = (None, None);
+                    let mut seen_bone = false;
+                    for k in k0..=k1 {
+                        let b = filled.get(i, j, k) != 0;
+                        match (b, run) {
+                            (false, None) if seen_bone => run = Some(k),
+                            (true, Some(st)) => {
+                                if best.is_none_or(|(a, e)| k - st > e - a) {
+                                    best = Some((st, k));
+                                }
+                                run = None;
+                            }
+                            _ => {}
+                        }
+                        seen_bone |= b;
+                    }
+                    if let Some((a, e)) = best {
+                        // Run a..e (exclusive); its middle in mm.
+                        let z = (a as f64 + e as f64 - 1.0) / 2.0 * sp[2];
+                        pts.push([x, y, z]);
+                    }
+                }
+            }
+            let min_pts = 12.max((0.25 * std::f64::consts::PI * r * r / (sp[0] * sp[1])) as usize);
+            let (ox, oy) = (cx * sp[0], cy * sp[1]);
+            let mut use_pt = vec![true; pts.len()];
+            let mut fit = None;
+            for _ in 0..3 {
+                let sel: Vec<&[f64; 3]> = pts
+                    .iter()
+                    .zip(&use_pt)
+                    .filter(|x| *x.1)
+                    .map(|x| x.0)
+                    .collect();
+                if sel.len() < min_pts {
+                    return Some(fallback);
+                }
+                // Normal equations for z = a + b·(x−ox) + c·(y−oy).
+                let mut m = [[0.0f64; 3]; 3];
+                let mut v = [0.0f64; 3];
+                for p in &sel {
+                    let row = [1.0, p[0] - ox, p[1] - oy];
+                    for a in 0..3 {
+                        for b in 0..3 {
+                            m[a][b] += row[a] * row[b];
+                        }
+                        v[a] += row[a] * p[2];
+                    }
+                }
+                let Some(x) = solve3(m, v) else {
+                    return Some(fallback);
+                };
+                let tol = 4.0f64.max(1.2 * sp[2]);
+                for (u, p) in use_pt.iter_mut().zip(&pts) {
+                    let pred = x[0] + x[1] * (p[0] - ox) + x[2] * (p[1] - oy);
+                    *u = (p[2] - pred).abs() <= tol;
+                }
+                fit = Some(x);
+            }
+            let x = fit?;
+            // Steeper than 50° to the slice: not a disc surface.
+            if (x[1] * x[1] + x[2] * x[2]).sqrt() > 50f64.to_radians().tan()
+                || (x[0] - c * sp[2]).abs() > 12.0
+            {
+                return Some(fallback);
+            }
+            let nn = [-x[1], -x[2], 1.0];
+            let l = (nn[0] * nn[0] + nn[1] * nn[1] + 1.0).sqrt();
+            Some(DiscPlane {
+                o: [ox, oy, x[0]],
+                n: [nn[0] / l, nn[1] / l, nn[2] / l],
+            })
+        })
+        .collect()
+}
+
+/// Solves a 3×3 linear system (Cramer's rule); `None` when singular.
+fn solve3(m: [[f64; 3]; 3], v: [f64; 3]) -> Option<[f64; 3]> {
+    let det = |a: [[f64; 3]; 3]| {
+        a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1])
+            - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
+            + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0])
+    };
+    let d = det(m);
+    if d.abs() < 1e-9 {
+        return None;
+    }
+    Some(std::array::from_fn(|c| {
+        let mut a = m;
+        for r in 0..3 {
+            a[r][c] = v[r];
+        }
+        det(a) / d
+    }))
+}
+
+/// (lower, upper) disc surface of every segment; `None` at the ends of the column.
+fn segment_bounds(
+    s: &Spine,
+    segs: &[Seg],
+    planes: &[Option<DiscPlane>],
+    sp: [f64; 3],
+) -> Vec<(Option<DiscPlane>, Option<DiscPlane>)> {
+    (0..segs.len())
+        .map(|n| {
+            let g = &segs[n];
+            let lo = g
+                .lo_is_disc
+                .then(|| planes[n].unwrap_or_else(|| perpendicular_plane(s, g.lo, sp)));
+            let hi = g.hi_is_disc.then(|| {
+                let next = (n + 1 < segs.len() && (segs[n + 1].lo - g.hi).abs() < 1e-6)
+                    .then(|| planes[n + 1])
+                    .flatten();
+                next.unwrap_or_else(|| perpendicular_plane(s, g.hi, sp))
+            });
+            (lo, hi)
+        })
+        .collect()
+}
+
 /// Segment index (1-based, caudal first) for every internal voxel of the column, by competitive growth from the
 /// body cores through filled bone (geodesic, 26-neighbourhood, mm weights).
-fn grow_vertebrae(filled: &Volume<u8>, s: &Spine, segs: &[Seg], sp: [f64; 3]) -> Volume<u8> {
+fn grow_vertebrae(
+    filled: &Volume<u8>,
+    s: &Spine,
+    segs: &[Seg],
+    bounds: &[(Option<DiscPlane>, Option<DiscPlane>)],
+    sp: [f64; 3],
+) -> Volume<u8> {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
     let [ni, nj, nk] = filled.dims();
@@ -1086,13 +1369,24 @@ fn grow_vertebrae(filled: &Volume<u8>, s: &Spine, segs: &[Seg], sp: [f64; 3]) ->
         let dy = (j as f64 - y) * sp[1];
         dx.abs() <= 55.0 && dy >= -(s.depth_mm / 2.0 + 15.0) && dy <= 95.0
     };
-    // Signed position of a voxel relative to the disc plane at slice position c (mm along the tangent).
-    let plane_pos = |p: [f64; 3], c: f64| -> f64 {
-        let kc = (c.round().max(0.0) as usize).clamp(s.k_lo, s.k_hi);
-        let o = s.p_mm[kc];
-        let o = [o[0], o[1], c * sp[2]];
-        let t = s.t[kc];
-        (p[0] - o[0]) * t[0] + (p[1] - o[1]) * t[1] + (p[2] - o[2]) * t[2]
+    // Between segment n's disc surfaces, with a margin (mm) on each side.
+    let between = |p: [f64; 3], n: usize, margin: f64| -> bool {
+        let (lo, hi) = &bounds[n];
+        lo.is_none_or(|pl| pl.dist(p) > margin) && hi.is_none_or(|pl| pl.dist(p) < -margin)
+    };
+    // Barrier test: only the surfaces shared with a neighbouring segment (an end of the column is not a barrier:
+    // the bone beyond it belongs to no other segment).
+    let between_neighbours = |p: [f64; 3], n: usize| -> bool {
+        let (lo, hi) = &bounds[n];
+        (n == 0 || lo.is_none_or(|pl| pl.dist(p) > 0.0))
+            && (n + 1 == segs.len() || hi.is_none_or(|pl| pl.dist(p) < 0.0))
+    };
+    // The body zone, where the disc surfaces are barriers: near the centre line, in front of the posterior wall.
+    let zone_r = 1.2 * s.half_width_mm.max(s.depth_mm / 2.0);
+    let in_body_zone = |i: usize, j: usize, k: usize| -> bool {
+        let [x, y] = s.centre[k];
+        let (dx, dy) = ((i as f64 - x) * sp[0], (j as f64 - y) * sp[1]);
+        dx * dx + dy * dy <= zone_r * zone_r && (j as f64) <= s.back[k] + 1.0
     };
     let seed_r = 0.8 * (s.depth_mm / 2.0).min(s.half_width_mm);
     let mut heap = BinaryHeap::new();
@@ -1110,10 +1404,8 @@ fn grow_vertebrae(filled: &Volume<u8>, s: &Spine, segs: &[Seg], sp: [f64; 3]) ->
                     continue;
                 }
                 for (n, g) in segs.iter().enumerate() {
-                    let above_lo = !g.lo_is_disc || plane_pos(p, g.lo) > 1.5;
-                    let below_hi = !g.hi_is_disc || plane_pos(p, g.hi) < -1.5;
                     let in_range = k as f64 >= g.lo && k as f64 <= g.hi;
-                    if above_lo && below_hi && (in_range || g.lo_is_disc && g.hi_is_disc) {
+                    if between(p, n, 1.5) && (in_range || g.lo_is_disc && g.hi_is_disc) {
                         lab[idx] = (n + 1) as u8;
                         dist[idx] = 0.0;
                         heap.push((Reverse(0u32), idx as u32));
@@ -1157,6 +1449,15 @@ fn grow_vertebrae(filled: &Volume<u8>, s: &Spine, segs: &[Seg], sp: [f64; 3]) ->
             }
             let nd = d + w;
             if nd < dist[q] && nd <= MAX_PATH_MM {
+                let l = lab[idx] as usize - 1;
+                if in_body_zone(a, b, c)
+                    && !between_neighbours(
+                        [a as f64 * sp[0], b as f64 * sp[1], c as f64 * sp[2]],
+                        l,
+                    )
+                {
+                    continue;
+                }
                 dist[q] = nd;
                 lab[q] = lab[idx];
                 heap.push((Reverse(nd.to_bits()), q as u32));

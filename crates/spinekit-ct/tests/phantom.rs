@@ -179,3 +179,50 @@ fn chest_only_and_lumbar_only_fields() {
         assert_correct_or_flagged(&o);
     }
 }
+
+/// A true lumbar-only field (the phantom cropped to the span of the L1–L4 bodies: no sacrum, no ribs, no
+/// thoracic vertebra) has no anchor: the numbering must say so (failed or uncertain, with a reason) and no
+/// vertebra may carry a confident name.
+#[test]
+fn lumbar_only_crop_without_anchors_is_not_confident() {
+    let p = generate(&base(), None).unwrap();
+    let bodies = spinekit_morph::region_props(&p.bodies);
+    let span = |l: Level| {
+        bodies
+            .iter()
+            .find(|b| b.label == l.verse_label() as u32)
+            .map(|b| (b.bbox_lo, b.bbox_hi))
+            .unwrap()
+    };
+    let (l4, l1) = (span(Level::L4), span(Level::L1));
+    // The cranio-caudal axis: the one along which L4 and L1 lie furthest apart.
+    let axis = (0..3).max_by_key(|&a| l1.0[a].abs_diff(l4.0[a])).unwrap();
+    let (lo_k, hi_k) = (l4.0[axis].min(l1.0[axis]), l4.1[axis].max(l1.1[axis]) + 1);
+    let mut lo = [0; 3];
+    let mut hi = p.ct.dims();
+    lo[axis] = lo_k;
+    hi[axis] = hi_k;
+    let ct = p.ct.crop(lo, hi).unwrap();
+    let seg = segment(&ct, &SegmentOptions::default(), None).unwrap();
+    let n = &seg.report.numbering;
+    eprintln!(
+        "lumbar crop: {:?} ({}) {:?}",
+        n.status, n.reason, n.evidence
+    );
+    assert!(!n.sacrum_found, "sacrum claimed in a field without it");
+    assert_ne!(n.status, NumberingStatus::Confident, "{}", n.reason);
+    assert!(!n.reason.is_empty());
+    assert!(
+        seg.report.vertebrae.len() >= 3,
+        "{:?}",
+        seg.report.vertebrae.len()
+    );
+    for v in &seg.report.vertebrae {
+        assert!(
+            v.confidence < 0.6,
+            "{} named with confidence {}",
+            v.level,
+            v.confidence
+        );
+    }
+}

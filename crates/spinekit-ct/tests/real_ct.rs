@@ -73,14 +73,24 @@ fn totalseg_example_levels_bodies_and_discs() {
         .map(|d| format!("{}-{}", d.upper, d.lower))
         .collect();
     eprintln!("discs {discs:?}; timings {:?}", seg.timings);
-    // Figures reached (3 mm, vs TotalSegmentator): L1 0.84, L2 0.85, L3 0.91, L4 0.91, L5 0.66 (see the closing
-    // note); the names must be right and anchored on the sacrum.
+    // Figures reached (3 mm, vs TotalSegmentator; disc surfaces fitted to the disc, barriers between bodies):
+    // vertebra L1 0.836, L2 0.846, L3 0.907, L4 0.910, L5 0.604; body 0.778, 0.801, 0.881, 0.882, 0.528. L5 stays
+    // low because the lordotic L5–S1 disc is not found (L5 is cut short, the sacrum takes its lower half).
+    // The names must be right and anchored on the sacrum.
     assert!(rep.numbering.sacrum_found, "sacrum not found");
-    for (l, d, _) in &level_dice {
-        assert!(*d >= 0.60, "{l}: vertebra Dice {d}");
+    let floor = [
+        (0.82, 0.76),
+        (0.83, 0.78),
+        (0.89, 0.86),
+        (0.89, 0.86),
+        (0.58, 0.50),
+    ];
+    for ((l, d, b), (fd, fb)) in level_dice.iter().zip(floor) {
+        assert!(*d >= fd, "{l}: vertebra Dice {d}");
+        assert!(*b >= fb, "{l}: body Dice {b}");
     }
     let mean = level_dice.iter().map(|x| x.1).sum::<f64>() / 5.0;
-    assert!(mean >= 0.80, "mean L1–L5 Dice {mean}");
+    assert!(mean >= 0.81, "mean L1–L5 Dice {mean}");
     assert!(rep.discs.len() >= 4, "discs found: {}", rep.discs.len());
     let union = dice(
         &seg.labels.map(|x| u8::from(x != 0)),
