@@ -39,7 +39,7 @@ fn ct_error(e: CtError) -> ExitError {
     }
 }
 
-/// Opens a CT, refusing other modalities when the file says what it is.
+/// Opens a CT, refusing other modalities (exit status 3) when the file says what it is.
 pub fn open_ct(
     input: &Path,
     series: &SeriesArg,
@@ -48,13 +48,13 @@ pub fn open_ct(
     for w in &opened.warnings {
         eprintln!("spinekit: warning: {w}");
     }
-    if let Some(m) = opened.modality.as_deref().filter(|m| *m != "CT") {
-        return Err(Box::new(ExitError {
+    opened.into_ct_hu().map_err(|e| match e {
+        spinekit_io::IoError::NotCt { .. } => Box::new(ExitError {
             code: EXIT_NOT_CT,
-            message: format!("the series is {m}, not CT: the CT engine needs Hounsfield units"),
-        }));
-    }
-    Ok(opened.volume.to_hu_i16()?)
+            message: e.to_string(),
+        }) as Box<dyn std::error::Error>,
+        e => e.into(),
+    })
 }
 
 /// Runs the engine with a progress bar.

@@ -385,6 +385,13 @@ fn segment_writes_maps_and_refuses_non_ct_with_distinct_status() {
         assert_eq!(code, 3, "{err}");
         assert_eq!(err.lines().count(), 1);
     }
+    // A DICOM series whose Modality says MR: refused before the engine runs, also status 3.
+    if let Some(sc) = shared_data("mr-lumbar-secondary-capture/LumbarDicomExample") {
+        let (code, _, err) =
+            spinekit(&["segment", sc.to_str().unwrap(), "--series", "1", "-o", bad_out.to_str().unwrap()]);
+        assert_eq!(code, 3, "{err}");
+        assert!(err.contains("not CT"), "{err}");
+    }
     let g = spinekit_image::Geometry::identity([0.8, 0.8, 1.0]);
     let slab = spinekit_image::Volume::<i16>::from_vec(
         [64, 64, 1],

@@ -36,6 +36,8 @@ pub enum IoError {
         "{path}: is a 2D {what}; this needs a 3D volume (CT or MR series, NIfTI or MetaImage)"
     )]
     NotAVolume { path: String, what: String },
+    #[error("the series is {modality}, not CT: this needs Hounsfield units")]
+    NotCt { modality: String },
     #[error("{path}: is a 3D volume; this needs a single 2D image (radiograph)")]
     NotAnImage2D { path: String },
 }

@@ -40,13 +40,10 @@ pub(crate) struct DicomDetails {
 impl Opened {
     /// The volume as i16 Hounsfield units, refusing non-CT modalities and values that do not fit.
     pub fn into_ct_hu(self) -> Result<Volume<i16>, IoError> {
-        if let Some(m) = &self.modality {
-            if m != "CT" {
-                return Err(IoError::Unreadable {
-                    path: "input".into(),
-                    reason: format!("modality is {m}, not CT"),
-                });
-            }
+        if let Some(m) = self.modality.as_deref().filter(|m| *m != "CT") {
+            return Err(IoError::NotCt {
+                modality: m.to_string(),
+            });
         }
         Ok(self.volume.to_hu_i16()?)
     }
