@@ -73,9 +73,10 @@ fn totalseg_example_levels_bodies_and_discs() {
         .map(|d| format!("{}-{}", d.upper, d.lower))
         .collect();
     eprintln!("discs {discs:?}; timings {:?}", seg.timings);
-    // Figures reached (3 mm, vs TotalSegmentator; disc surfaces fitted to the disc, barriers between bodies):
-    // vertebra L1 0.836, L2 0.846, L3 0.907, L4 0.910, L5 0.604; body 0.778, 0.801, 0.881, 0.882, 0.528. L5 stays
-    // low because the lordotic L5–S1 disc is not found (L5 is cut short, the sacrum takes its lower half).
+    // Figures reached (3 mm, vs TotalSegmentator; the L5–S1 disc found in the CT values on a plane tilted with the
+    // sacral slope, ilia cut off the sacrum at the sacroiliac joints): vertebra L1 0.836, L2 0.846, L3 0.907,
+    // L4 0.910, L5 0.846; body 0.778, 0.801, 0.881, 0.882, 0.769; sacrum vs TotalSegmentator's S1 0.632 (its S1
+    // label is narrower than the whole sacrum we label). L1/L2 stay below 0.9 (posterior elements and bodies).
     // The names must be right and anchored on the sacrum.
     assert!(rep.numbering.sacrum_found, "sacrum not found");
     let floor = [
@@ -83,15 +84,25 @@ fn totalseg_example_levels_bodies_and_discs() {
         (0.83, 0.78),
         (0.89, 0.86),
         (0.89, 0.86),
-        (0.58, 0.50),
+        (0.83, 0.75),
     ];
     for ((l, d, b), (fd, fb)) in level_dice.iter().zip(floor) {
         assert!(*d >= fd, "{l}: vertebra Dice {d}");
         assert!(*b >= fb, "{l}: body Dice {b}");
     }
     let mean = level_dice.iter().map(|x| x.1).sum::<f64>() / 5.0;
-    assert!(mean >= 0.81, "mean L1–L5 Dice {mean}");
-    assert!(rep.discs.len() >= 4, "discs found: {}", rep.discs.len());
+    assert!(mean >= 0.86, "mean L1–L5 Dice {mean}");
+    let sacrum = Level::Sacrum.verse_label();
+    let ds = dice_labels(&seg.labels, sacrum, &truth, sacrum).unwrap_or(0.0);
+    assert!(ds >= 0.60, "sacrum (vs S1) Dice {ds}");
+    // Every disc from T12–L1 down to L5–S1.
+    assert!(rep.discs.len() >= 6, "discs found: {discs:?}");
+    assert!(
+        rep.discs
+            .iter()
+            .any(|d| d.upper == Level::L5 && d.lower == Level::Sacrum),
+        "L5–S1 disc missing: {discs:?}"
+    );
     let union = dice(
         &seg.labels.map(|x| u8::from(x != 0)),
         &truth.map(|x| u8::from(x != 0)),
