@@ -10,6 +10,7 @@ use spinekit_phantom::{generate, PhantomConfig};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut truth_bodies: Option<Volume<u8>> = None;
     let (ct, truth): (Volume<i16>, Option<Volume<u8>>) =
         if args.first().map(String::as_str) == Some("phantom") {
             let v = args.get(1).map(String::as_str).unwrap_or("normal");
@@ -32,6 +33,7 @@ fn main() {
             }
             let p = generate(&c, None).unwrap();
             println!("truth rib-bearing {:?}", p.truth.enumeration.rib_bearing);
+            truth_bodies = Some(p.bodies);
             (p.ct, Some(p.labels))
         } else {
             let path = std::path::PathBuf::from(&args[0]);
@@ -67,13 +69,17 @@ fn main() {
         let d = truth
             .as_ref()
             .and_then(|t| dice_labels(&s.labels, v.label, t, v.label));
+        let db = truth_bodies
+            .as_ref()
+            .and_then(|t| dice_labels(&s.bodies, v.label, t, v.label));
         println!(
-            "{:>6} h {:?} ribs {:?} partial {} dice {:?} c {:.0?}",
+            "{:>6} h {:?} ribs {:?} partial {} dice {:?} body {:?} c {:.0?}",
             v.level.name(),
             v.height_mm.map(|h| h.round()),
             v.rib_bearing,
             v.partial,
             d.map(|x| (x * 1000.0).round() / 1000.0),
+            db.map(|x| (x * 1000.0).round() / 1000.0),
             v.centroid_mm
         );
     }

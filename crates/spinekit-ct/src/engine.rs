@@ -128,15 +128,16 @@ pub fn segment(
     if sacrum {
         trim_sacrum_at_si_joints(&mut lab_i, &bone_i, &spine, sp);
     }
+    fill_body_holes(&mut lab_i, &spine, segs.len(), sp);
     timer.lap("vertebrae", 0.75);
 
     let ribs = detect_ribs(&bone_i, &lab_i, &spine, segs.len(), sp);
     let naming = name_levels(&segs, sacrum, &ribs);
     timer.lap("numbering", 0.8);
 
-    let bodies_i = body_labels(&lab_i, &spine, sp);
-    let discs_i = disc_labels(&cti, &filled, &lab_i, &spine, &segs, sp);
     let canal_i = canal_mask(&cti, &filled, &spine, sp);
+    let bodies_i = body_labels(&lab_i, &canal_i, &spine, segs.len(), sp);
+    let discs_i = disc_labels(&cti, &filled, &lab_i, &spine, &segs, sp);
     timer.lap("bodies, discs, canal", 0.88);
 
     // Back to the input grid (nearest: labels must not be averaged) and rename segment indices to VerSe labels.
@@ -1951,18 +1952,181 @@ fn ordinal(n: usize) -> String {
     format!("{n}{suf}")
 }
 
-/// Bodies: labelled voxels in front of the posterior wall of the body (the canal's front).
-fn body_labels(lab: &Volume<u8>, s: &Spine, sp: [f64; 3]) -> Volume<u8> {
-    let [ni, nj, _] = lab.dims();
-    let mut out = lab.clone();
+/// Fills the holes of each vertebra in its body (in front of the posterior wall): faint osteoporotic marrow and the
+/// basivertebral vein's channel stay below the bone threshold and leave unlabelled slabs inside the body. A hole is
+/// unlabelled background enclosed by the vertebra in an axial, coronal or sagittal section (two passes, so a slab
+/// open in one orientation is closed by another); the canal, behind the wall, is never filled.
+fn fill_body_holes(lab: &mut Volume<u8>, s: &Spine, nseg: usize, sp: [f64; 3]) {
+    let dims = lab.dims();
+    let [ni, nj, _] = dims;
     let hw = s.half_width_mm + 4.0;
+    let in_zone = |i: usize, j: usize, k: usize| -> bool {
+        k >= s.k_lo
+            && k <= s.k_hi
+            && (j as f64) <= s.back[k] + 1.0
+            && ((i as f64 - s.centre[k][0]) * sp[0]).abs() <= hw
+    };
+    for n in 1..=nseg as u8 {
+        // Bounding box of the label, one voxel wider so that its border is outside.
+        let (mut lo, mut hi) = ([usize::MAX; 3], [0usize; 3]);
+        for (idx, &v) in lab.data().iter().enumerate() {
+            if v == n {
+                let p = [idx % ni, (idx / ni) % nj, idx / (ni * nj)];
+                for a in 0..3 {
+                    lo[a] = lo[a].min(p[a]);
+                    hi[a] = hi[a].max(p[a]);
+                }
+            }
+        }
+        if lo[0] == usize::MAX {
+            continue;
+        }
+        for a in 0..3 {
+            lo[a] = lo[a].saturating_sub(1);
+            hi[a] = (hi[a] + 1).min(dims[a] - 1);
+        }
+        for _pass in 0..2 {
+            for axis in [2usize, 1, 0] {
+                // The two in-plane axes.
+                let (u, v) = match axis {
+                    0 => (1, 2),
+                    1 => (0, 2),
+                    _ => (0, 1),
+                };
+                let (nu, nv) = (hi[u] - lo[u] + 1, hi[v] - lo[v] + 1);
+                for w in lo[axis]..=hi[axis] {
+                    let at = |a: usize, b: usize| -> usize {
+                        let mut p = [0usize; 3];
+                        p[axis] = w;
+                        p[u] = lo[u] + a;
+                        p[v] = lo[v] + b;
+                        p[0] + ni * (p[1] + nj * p[2])
+                    };
+                    let mut reached = vec![false; nu * nv];
+                    let mut stack = Vec::new();
+                    for b in 0..nv {
+                        for a in 0..nu {
+                            let border = a == 0 || b == 0 || a + 1 == nu || b + 1 == nv;
+                            if border && lab.data()[at(a, b)] != n {
+                                reached[a + b * nu] = true;
+                                stack.push((a, b));
+                            }
+                        }
+                    }
+                    while let Some((a, b)) = stack.pop() {
+                        for (c, d) in [
+                            (a.wrapping_sub(1), b),
+                            (a + 1, b),
+                            (a, b.wrapping_sub(1)),
+                            (a, b + 1),
+                        ] {
+                            if c < nu && d < nv && !reached[c + d * nu] && lab.data()[at(c, d)] != n
+                            {
+                                reached[c + d * nu] = true;
+                                stack.push((c, d));
+                            }
+                        }
+                    }
+                    for b in 0..nv {
+                        for a in 0..nu {
+                            let q = at(a, b);
+                            if !reached[a + b * nu] && lab.data()[q] == 0 {
+                                let (i, j, k) = (q % ni, (q / ni) % nj, q / (ni * nj));
+                                if in_zone(i, j, k) {
+                                    lab.data_mut()[q] = n;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Bodies: each vertebra's voxels in front of its posterior body wall. The wall is located per vertebra from the
+/// canal's anterior boundary next to the midline (the first canal row, minus one row for the cortex the canal
+/// mask stops short of), fitted as a line over the vertebra's slices so that a tilted body (L5 in lordosis) keeps
+/// a tilted wall and a slice where the canal is missed does not notch the body. Without canal evidence (fewer
+/// than three slices) the traced column wall is used.
+fn body_labels(
+    lab: &Volume<u8>,
+    canal: &Volume<u8>,
+    s: &Spine,
+    nseg: usize,
+    sp: [f64; 3],
+) -> Volume<u8> {
+    let [ni, nj, nk] = lab.dims();
+    let hw = s.half_width_mm + 4.0;
+    let mid_mm = 6.0;
+    // Per label, per slice: the canal front (min j of canal voxels within ±mid_mm of the column centre).
+    let mut wall: Vec<Vec<Option<f64>>> = vec![vec![None; nk]; nseg + 1];
+    let mut present = vec![vec![false; nk]; nseg + 1];
+    for (idx, &v) in lab.data().iter().enumerate() {
+        if v != 0 && (v as usize) <= nseg {
+            present[v as usize][idx / (ni * nj)] = true;
+        }
+    }
+    for k in s.k_lo..=s.k_hi {
+        let x = s.centre[k][0];
+        let mut front: Option<usize> = None;
+        for j in 0..nj {
+            for i in 0..ni {
+                if ((i as f64 - x) * sp[0]).abs() <= mid_mm && canal.get(i, j, k) != 0 {
+                    front = Some(front.map_or(j, |f: usize| f.min(j)));
+                }
+            }
+        }
+        if let Some(f) = front {
+            for n in 1..=nseg {
+                if present[n][k] {
+                    wall[n][k] = Some(f as f64 - 1.0);
+                }
+            }
+        }
+    }
+    // Line fit j = a + b k per label (least squares), slope limited to ±1 row per slice.
+    let fit: Vec<Option<(f64, f64)>> = wall
+        .iter()
+        .map(|w| {
+            let pts: Vec<(f64, f64)> = w
+                .iter()
+                .enumerate()
+                .filter_map(|(k, v)| v.map(|j| (k as f64, j)))
+                .collect();
+            if pts.len() < 3 {
+                return None;
+            }
+            let n = pts.len() as f64;
+            let (mk, mj) = (
+                pts.iter().map(|p| p.0).sum::<f64>() / n,
+                pts.iter().map(|p| p.1).sum::<f64>() / n,
+            );
+            let sxx: f64 = pts.iter().map(|p| (p.0 - mk).powi(2)).sum();
+            let sxy: f64 = pts.iter().map(|p| (p.0 - mk) * (p.1 - mj)).sum();
+            let b = if sxx > 0.0 {
+                (sxy / sxx).clamp(-1.0, 1.0)
+            } else {
+                0.0
+            };
+            Some((mj - b * mk, b))
+        })
+        .collect();
+    let mut out = lab.clone();
     for (idx, v) in out.data_mut().iter_mut().enumerate() {
         if *v == 0 {
             continue;
         }
         let (i, j, k) = (idx % ni, (idx / ni) % nj, idx / (ni * nj));
-        let [x, _] = s.centre[k];
-        let keep = (j as f64) <= s.back[k] + 0.5 && ((i as f64 - x) * sp[0]).abs() <= hw;
+        let [x, _] = s.centre[k.clamp(s.k_lo, s.k_hi)];
+        let back = fit
+            .get(*v as usize)
+            .copied()
+            .flatten()
+            .map_or(s.back[k.clamp(s.k_lo, s.k_hi)] + 0.5, |(a, b)| {
+                a + b * k as f64 + 0.5
+            });
+        let keep = (j as f64) <= back && ((i as f64 - x) * sp[0]).abs() <= hw;
         if !keep {
             *v = 0;
         }

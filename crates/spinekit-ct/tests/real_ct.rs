@@ -73,28 +73,28 @@ fn totalseg_example_levels_bodies_and_discs() {
         .map(|d| format!("{}-{}", d.upper, d.lower))
         .collect();
     eprintln!("discs {discs:?}; timings {:?}", seg.timings);
-    // Figures reached (3 mm, vs TotalSegmentator; the L5–S1 disc found in the CT values on a plane tilted with the
-    // sacral slope, ilia cut off the sacrum at the sacroiliac joints): vertebra L1 0.836, L2 0.846, L3 0.907,
-    // L4 0.910, L5 0.846; body 0.778, 0.801, 0.881, 0.882, 0.769; sacrum vs TotalSegmentator's S1 0.632 (its S1
-    // label is narrower than the whole sacrum we label). L1/L2 stay below 0.9 (posterior elements and bodies).
+    // Figures reached (3 mm, vs TotalSegmentator; holes of faint osteoporotic marrow filled in each body, body
+    // walls from the canal's front): vertebra L1 0.890, L2 0.873, L3 0.908, L4 0.923, L5 0.867; body 0.881, 0.855,
+    // 0.892, 0.900, 0.809 (most remaining body error is the sub-voxel placement of the endplates, and L5's tilted
+    // lower endplate); sacrum vs TotalSegmentator's S1 0.643 (its S1 label is narrower than the whole sacrum).
     // The names must be right and anchored on the sacrum.
     assert!(rep.numbering.sacrum_found, "sacrum not found");
     let floor = [
-        (0.82, 0.76),
-        (0.83, 0.78),
-        (0.89, 0.86),
-        (0.89, 0.86),
-        (0.83, 0.75),
+        (0.88, 0.87),
+        (0.86, 0.845),
+        (0.90, 0.88),
+        (0.91, 0.89),
+        (0.855, 0.80),
     ];
     for ((l, d, b), (fd, fb)) in level_dice.iter().zip(floor) {
         assert!(*d >= fd, "{l}: vertebra Dice {d}");
         assert!(*b >= fb, "{l}: body Dice {b}");
     }
     let mean = level_dice.iter().map(|x| x.1).sum::<f64>() / 5.0;
-    assert!(mean >= 0.86, "mean L1–L5 Dice {mean}");
+    assert!(mean >= 0.885, "mean L1–L5 Dice {mean}");
     let sacrum = Level::Sacrum.verse_label();
     let ds = dice_labels(&seg.labels, sacrum, &truth, sacrum).unwrap_or(0.0);
-    assert!(ds >= 0.60, "sacrum (vs S1) Dice {ds}");
+    assert!(ds >= 0.63, "sacrum (vs S1) Dice {ds}");
     // Every disc from T12–L1 down to L5–S1.
     assert!(rep.discs.len() >= 6, "discs found: {discs:?}");
     assert!(
