@@ -2,6 +2,7 @@
 //! a non-zero exit status on any failure.
 
 mod commands;
+mod learn;
 mod phantom;
 mod segment;
 mod validate;
@@ -50,6 +51,9 @@ enum Command {
     /// classification): Dice, surface distances, identification rate, Bland–Altman, ICC, kappa, AUC with CIs.
     /// Writes validation.json and validation.html.
     Validate(validate::ValidateArgs),
+    /// Clinical prediction from a table of patients: train, evaluate (nested cross-validation with 95 % CIs),
+    /// predict, and explain with exact SHAP values.
+    Learn(learn::LearnArgs),
     /// Run the built-in demonstration on a synthetic spine CT: needs no data and no network.
     Demo(phantom::DemoArgs),
 }
@@ -64,6 +68,7 @@ fn main() -> ExitCode {
         Command::Phantom(a) => phantom::phantom(a),
         Command::Demo(a) => phantom::demo(a),
         Command::Validate(a) => validate::validate(a),
+        Command::Learn(a) => learn::learn(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

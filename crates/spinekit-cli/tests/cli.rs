@@ -387,8 +387,14 @@ fn segment_writes_maps_and_refuses_non_ct_with_distinct_status() {
     }
     // A DICOM series whose Modality says MR: refused before the engine runs, also status 3.
     if let Some(sc) = shared_data("mr-lumbar-secondary-capture/LumbarDicomExample") {
-        let (code, _, err) =
-            spinekit(&["segment", sc.to_str().unwrap(), "--series", "1", "-o", bad_out.to_str().unwrap()]);
+        let (code, _, err) = spinekit(&[
+            "segment",
+            sc.to_str().unwrap(),
+            "--series",
+            "1",
+            "-o",
+            bad_out.to_str().unwrap(),
+        ]);
         assert_eq!(code, 3, "{err}");
         assert!(err.contains("not CT"), "{err}");
     }
