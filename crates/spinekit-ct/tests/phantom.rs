@@ -227,9 +227,9 @@ fn lumbar_only_crop_without_anchors_is_not_confident() {
     }
 }
 
-/// Vertebral bodies against the phantom's exact body map. Figures reached: L1 0.876, L2 0.852, L3 0.897,
-/// L4 0.931, L5 0.914 (walls cut at the canal's front by the midline lose the posterolateral corners of the
-/// kidney-shaped bodies).
+/// Vertebral bodies against the phantom's exact body map. Figures reached: L1 0.896, L2 0.875, L3 0.912,
+/// L4 0.928, L5 0.908 (posterior wall per column from the canal front, faint partial-volume surface peeled);
+/// vertebrae L1–L5 0.904, 0.904, 0.911, 0.903, 0.903.
 #[test]
 fn normal_phantom_bodies() {
     let p = generate(&base(), None).unwrap();
@@ -238,8 +238,10 @@ fn normal_phantom_bodies() {
     for l in [Level::L1, Level::L2, Level::L3, Level::L4, Level::L5] {
         let lab = l.verse_label();
         let d = spinekit_morph::dice_labels(&seg.bodies, lab, &p.bodies, lab).unwrap_or(0.0);
-        assert!(d >= 0.84, "{l}: body Dice {d}");
+        assert!(d >= 0.865, "{l}: body Dice {d}");
+        let dv = spinekit_morph::dice_labels(&seg.labels, lab, &p.labels, lab).unwrap_or(0.0);
+        assert!(dv >= 0.895, "{l}: vertebra Dice {dv}");
         sum += d;
     }
-    assert!(sum / 5.0 >= 0.88, "mean L1–L5 body Dice {}", sum / 5.0);
+    assert!(sum / 5.0 >= 0.90, "mean L1–L5 body Dice {}", sum / 5.0);
 }

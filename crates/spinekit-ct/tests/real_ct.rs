@@ -74,24 +74,25 @@ fn totalseg_example_levels_bodies_and_discs() {
         .collect();
     eprintln!("discs {discs:?}; timings {:?}", seg.timings);
     // Figures reached (3 mm, vs TotalSegmentator; holes of faint osteoporotic marrow filled in each body, body
-    // walls from the canal's front): vertebra L1 0.890, L2 0.873, L3 0.908, L4 0.923, L5 0.867; body 0.881, 0.855,
-    // 0.892, 0.900, 0.809 (most remaining body error is the sub-voxel placement of the endplates, and L5's tilted
-    // lower endplate); sacrum vs TotalSegmentator's S1 0.643 (its S1 label is narrower than the whole sacrum).
+    // walls from the canal's front per column, surface voxels under 150 HU peeled): vertebra L1 0.894, L2 0.877,
+    // L3 0.931, L4 0.936, L5 0.873 (T12 0.848); body 0.891, 0.849, 0.911, 0.912, 0.819 (most remaining body error
+    // is the sub-voxel placement of the endplates, and L5's tilted lower endplate); sacrum vs TotalSegmentator's
+    // S1 0.636 (its S1 label is narrower than the whole sacrum).
     // The names must be right and anchored on the sacrum.
     assert!(rep.numbering.sacrum_found, "sacrum not found");
     let floor = [
-        (0.88, 0.87),
-        (0.86, 0.845),
-        (0.90, 0.88),
-        (0.91, 0.89),
-        (0.855, 0.80),
+        (0.885, 0.88),
+        (0.87, 0.84),
+        (0.92, 0.90),
+        (0.925, 0.90),
+        (0.865, 0.81),
     ];
     for ((l, d, b), (fd, fb)) in level_dice.iter().zip(floor) {
         assert!(*d >= fd, "{l}: vertebra Dice {d}");
         assert!(*b >= fb, "{l}: body Dice {b}");
     }
     let mean = level_dice.iter().map(|x| x.1).sum::<f64>() / 5.0;
-    assert!(mean >= 0.885, "mean L1–L5 Dice {mean}");
+    assert!(mean >= 0.90, "mean L1–L5 Dice {mean}");
     let sacrum = Level::Sacrum.verse_label();
     let ds = dice_labels(&seg.labels, sacrum, &truth, sacrum).unwrap_or(0.0);
     assert!(ds >= 0.63, "sacrum (vs S1) Dice {ds}");
