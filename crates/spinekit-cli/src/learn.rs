@@ -262,8 +262,8 @@ fn evaluate_cmd(a: EvaluateArgs) -> Result<(), Box<dyn std::error::Error>> {
     );
     if let Some(th) = &m.threshold {
         for (name, e) in [
-            ("sensitivity", &th.sensitivity),
-            ("specificity", &th.specificity),
+            ("sensitivity", &th.agreement.sensitivity),
+            ("specificity", &th.agreement.specificity),
         ] {
             if let Some(e) = e {
                 println!(

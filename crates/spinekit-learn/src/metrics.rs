@@ -5,7 +5,8 @@
 use crate::error::Result;
 use serde::Serialize;
 use spinekit_validate::{
-    bootstrap_ci, roc_auc_delong, sensitivity_specificity, wilson, BootstrapOptions,
+    bootstrap_ci, roc_auc_delong, sensitivity_specificity, wilson, BinaryAgreement,
+    BootstrapOptions,
 };
 
 pub use spinekit_validate::Estimate;
@@ -27,12 +28,9 @@ pub struct AucReport {
 pub struct ThresholdReport {
     pub positive_class: String,
     pub threshold: f64,
-    pub tp: u64,
-    pub fp: u64,
-    pub tn: u64,
-    pub fn_: u64,
-    pub sensitivity: Option<Estimate>,
-    pub specificity: Option<Estimate>,
+    /// Confusion counts and sensitivity/specificity with Wilson CIs.
+    #[serde(flatten)]
+    pub agreement: BinaryAgreement,
 }
 
 /// Logistic recalibration logit(P(y = class)) = intercept + slope·logit(p̂): perfect calibration is (0, 1).
@@ -124,12 +122,7 @@ pub fn evaluate(
         Some(ThresholdReport {
             positive_class: classes[positive].clone(),
             threshold,
-            tp: s.tp,
-            fp: s.fp,
-            tn: s.tn,
-            fn_: s.fn_,
-            sensitivity: s.sensitivity,
-            specificity: s.specificity,
+            agreement: s,
         })
     } else {
         None

@@ -67,7 +67,7 @@ fn vertebral_two_class_auc() {
     // reached: 0.9325 (DeLong 0.906–0.959); the 0.94 target is not met
     assert!(m.auc.value >= 0.93, "{:?}", m.auc);
     assert_eq!(m.auc.ci_method, "DeLong");
-    let t = m.threshold.unwrap();
+    let t = m.threshold.unwrap().agreement;
     assert_eq!(t.tp + t.fn_, 210);
     assert!(t.sensitivity.unwrap().value > 0.8);
     let c = &m.calibration[0];
