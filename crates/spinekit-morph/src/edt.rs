@@ -4,14 +4,40 @@
 use rayon::prelude::*;
 use spinekit_image::Volume;
 
+/// Storage type of squared distances: `f32` halves the memory of large engine volumes; `f64` keeps metrics exact
+/// to 1e-6 mm (the envelope itself is always computed in f64).
+pub trait Dist: Copy + Send + Sync + 'static {
+    const INFINITY: Self;
+    fn to_f64(self) -> f64;
+    fn from_f64(v: f64) -> Self;
+}
+
+impl Dist for f32 {
+    const INFINITY: Self = f32::INFINITY;
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+}
+
+impl Dist for f64 {
+    const INFINITY: Self = f64::INFINITY;
+    fn to_f64(self) -> f64 {
+        self
+    }
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+}
+
 /// Squared distance (mm²) from every voxel to the nearest voxel whose mask value is foreground
 /// (`to_foreground = true`, nonzero) or background (`false`, zero). Voxels of the target class get 0.
 /// When the volume holds no voxel of the target class every distance is `f32::INFINITY`.
 /// Outside the grid counts as neither class: distances are measured within the volume only.
 pub fn edt_squared_mm(mask: &Volume<u8>, to_foreground: bool) -> Vec<f32> {
-    let dims = mask.dims();
-    let sp = mask.geometry().spacing_mm;
-    let mut d: Vec<f32> = mask
+    let init = mask
         .data()
         .par_iter()
         .map(|&v| {
@@ -22,10 +48,31 @@ pub fn edt_squared_mm(mask: &Volume<u8>, to_foreground: bool) -> Vec<f32> {
             }
         })
         .collect();
+    transform(init, mask.dims(), mask.geometry().spacing_mm)
+}
+
+/// Squared distance (mm², f64) from every voxel of a `dims` grid (i fastest) to the nearest voxel where `sites` is
+/// true; `f64::INFINITY` everywhere when there is none.
+pub fn edt_squared_sites_mm(sites: &[bool], dims: [usize; 3], spacing_mm: [f64; 3]) -> Vec<f64> {
+    assert_eq!(
+        sites.len(),
+        dims.iter().product::<usize>(),
+        "site mask does not match dims"
+    );
+    let init = sites
+        .par_iter()
+        .map(|&s| if s { 0.0 } else { f64::INFINITY })
+        .collect();
+    transform(init, dims, spacing_mm)
+}
+
+fn transform<D: Dist>(mut d: Vec<D>, dims: [usize; 3], sp: [f64; 3]) -> Vec<D> {
+    if d.is_empty() {
+        return d;
+    }
     pass_axis0(&mut d, dims, sp[0]);
     pass_axis1(&mut d, dims, sp[1]);
-    d = pass_axis2(&d, dims, sp[2]);
-    d
+    pass_axis2(&d, dims, sp[2])
 }
 
 /// Distance (mm) from each voxel to the nearest foreground voxel (0 inside the mask).
@@ -59,7 +106,7 @@ impl Lane {
     }
 
     /// 1D transform of `self.f` (squared distances, infinite = no site) with sample step `s` mm, into `out`.
-    fn run(&mut self, s: f64, out: &mut dyn FnMut(usize, f32)) {
+    fn run<D: Dist>(&mut self, s: f64, out: &mut dyn FnMut(usize, D)) {
         let n = self.f.len();
         let f = &self.f;
         let (v, z) = (&mut self.v, &mut self.z);
@@ -93,7 +140,7 @@ impl Lane {
         }
         if k < 0 {
             for q in 0..n {
-                out(q, f32::INFINITY);
+                out(q, D::INFINITY);
             }
             return;
         }
@@ -104,32 +151,32 @@ impl Lane {
                 k += 1;
             }
             let dx = x - v[k] as f64 * s;
-            out(q, (dx * dx + f[v[k]]) as f32);
+            out(q, D::from_f64(dx * dx + f[v[k]]));
         }
     }
 }
 
-fn pass_axis0(d: &mut [f32], dims: [usize; 3], s: f64) {
+fn pass_axis0<D: Dist>(d: &mut [D], dims: [usize; 3], s: f64) {
     let n = dims[0];
     d.par_chunks_mut(n).for_each_init(
         || Lane::new(n),
         |lane, row| {
             for (a, b) in lane.f.iter_mut().zip(row.iter()) {
-                *a = *b as f64;
+                *a = b.to_f64();
             }
             lane.run(s, &mut |q, val| row[q] = val);
         },
     );
 }
 
-fn pass_axis1(d: &mut [f32], dims: [usize; 3], s: f64) {
+fn pass_axis1<D: Dist>(d: &mut [D], dims: [usize; 3], s: f64) {
     let [ni, nj, _] = dims;
     d.par_chunks_mut(ni * nj).for_each_init(
         || Lane::new(nj),
         |lane, plane| {
             for i in 0..ni {
                 for j in 0..nj {
-                    lane.f[j] = plane[i + j * ni] as f64;
+                    lane.f[j] = plane[i + j * ni].to_f64();
                 }
                 lane.run(s, &mut |q, val| plane[i + q * ni] = val);
             }
@@ -139,18 +186,18 @@ fn pass_axis1(d: &mut [f32], dims: [usize; 3], s: f64) {
 
 /// The slowest axis: lanes are strided by a whole plane, so each row j is transformed into a k-fastest buffer
 /// and scattered back in a second parallel pass over slices.
-fn pass_axis2(d: &[f32], dims: [usize; 3], s: f64) -> Vec<f32> {
+fn pass_axis2<D: Dist>(d: &[D], dims: [usize; 3], s: f64) -> Vec<D> {
     let [ni, nj, nk] = dims;
     let plane = ni * nj;
-    let rows: Vec<Vec<f32>> = (0..nj)
+    let rows: Vec<Vec<D>> = (0..nj)
         .into_par_iter()
         .map_init(
             || Lane::new(nk),
             |lane, j| {
-                let mut buf = vec![0f32; ni * nk];
+                let mut buf = vec![D::INFINITY; ni * nk];
                 for i in 0..ni {
                     for k in 0..nk {
-                        lane.f[k] = d[i + j * ni + k * plane] as f64;
+                        lane.f[k] = d[i + j * ni + k * plane].to_f64();
                     }
                     let dst = &mut buf[i * nk..(i + 1) * nk];
                     lane.run(s, &mut |q, val| dst[q] = val);
@@ -159,7 +206,7 @@ fn pass_axis2(d: &[f32], dims: [usize; 3], s: f64) -> Vec<f32> {
             },
         )
         .collect();
-    let mut out = vec![0f32; d.len()];
+    let mut out = vec![D::INFINITY; d.len()];
     out.par_chunks_mut(plane).enumerate().for_each(|(k, sl)| {
         for (j, row) in rows.iter().enumerate() {
             for i in 0..ni {
@@ -241,5 +288,71 @@ mod tests {
         assert!((at(1, 3, 1) - 4.0).abs() < 1e-6);
         assert!((at(1, 1, 0) - 3.0).abs() < 1e-6);
         assert!((at(4, 3, 2) - (1.5f32 * 1.5 + 16.0 + 9.0).sqrt()).abs() < 1e-5);
+    }
+}
+
+#[cfg(test)]
+mod sites_f64_tests {
+    //! The f64 site API against brute force (this is what the validation metrics use).
+    use super::*;
+
+    /// Brute force over all feature voxels: the definition itself.
+    fn brute(feature: &[bool], dims: [usize; 3], s: [f64; 3]) -> Vec<f64> {
+        let idx = |n: usize| {
+            [
+                n % dims[0],
+                (n / dims[0]) % dims[1],
+                n / (dims[0] * dims[1]),
+            ]
+        };
+        let feats: Vec<[usize; 3]> = (0..feature.len())
+            .filter(|&n| feature[n])
+            .map(idx)
+            .collect();
+        (0..feature.len())
+            .map(|n| {
+                let p = idx(n);
+                feats
+                    .iter()
+                    .map(|q| {
+                        (0..3)
+                            .map(|a| ((p[a] as f64 - q[a] as f64) * s[a]).powi(2))
+                            .sum::<f64>()
+                    })
+                    .fold(f64::INFINITY, f64::min)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn matches_brute_force_on_random_anisotropic_masks() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for &(dims, s) in &[
+            ([7usize, 5, 4], [0.5, 0.7, 3.0]),
+            ([1, 9, 3], [1.0, 0.3, 2.0]),
+            ([6, 1, 1], [0.8, 1.0, 1.0]),
+            ([5, 6, 7], [2.5, 0.4, 1.1]),
+        ] {
+            for density in [0.02, 0.2, 0.7] {
+                let n = dims[0] * dims[1] * dims[2];
+                let feature: Vec<bool> = (0..n).map(|_| rng.random::<f64>() < density).collect();
+                let got = edt_squared_sites_mm(&feature, dims, s);
+                let want = brute(&feature, dims, s);
+                for (g, w) in got.iter().zip(&want) {
+                    if w.is_infinite() {
+                        assert!(g.is_infinite());
+                    } else {
+                        assert!((g - w).abs() < 1e-9, "{g} vs {w}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn no_feature_is_infinite() {
+        let d = edt_squared_sites_mm(&[false; 8], [2, 2, 2], [1.0; 3]);
+        assert!(d.iter().all(|v| v.is_infinite()));
     }
 }

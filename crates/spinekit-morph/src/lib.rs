@@ -12,7 +12,10 @@ mod measure;
 mod morph;
 
 pub use components::{label_components, largest_component, Components, Connectivity};
-pub use edt::{distance_to_background_mm, distance_to_foreground_mm, edt_squared_mm};
+pub use edt::{
+    distance_to_background_mm, distance_to_foreground_mm, edt_squared_mm, edt_squared_sites_mm,
+    Dist,
+};
 pub use filter::{gaussian_mm, threshold};
 pub use holes::{fill_holes_2d, fill_holes_3d};
 pub use measure::{dice, dice_labels, region_props, RegionProps};

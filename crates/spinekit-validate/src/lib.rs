@@ -7,7 +7,6 @@
 
 pub mod agreement;
 pub mod bootstrap;
-pub mod edt;
 mod error;
 mod html;
 pub mod kappa;

@@ -4,12 +4,12 @@
 //! [`GRID_TOLERANCE_MM`] in LPS). [`align_to_reference`] resamples a prediction onto the reference grid with
 //! nearest neighbour when the caller allows it, so label values are never blended.
 
-use crate::edt::edt_squared_mm;
 use crate::error::{Result, ValidateError};
 use crate::stats::percentile_linear;
 use rayon::prelude::*;
 use serde::Serialize;
 use spinekit_image::{resample_to_grid, Interpolation, Volume, Voxel};
+use spinekit_morph::edt_squared_sites_mm as edt_squared_mm;
 use std::borrow::Cow;
 
 /// Two grids whose voxel centres agree to this many mm are the same grid (float noise in headers is far below).
