@@ -1759,17 +1759,10 @@ fn detect_ribs(bone: &Volume<u8>, lab: &Volume<u8>, s: &Spine, nseg: usize, sp: 
         for c in -r[2]..=r[2] {
             for b in -r[1]..=r[1] {
                 for a in -r[0]..=r[0] {
-                    let (x, y, z) = (i as isize + a, j as isize + b, k as isize + c);
-                    if x < 0
-                        || y < 0
-                        || z < 0
-                        || x >= ni as isize
-                        || y >= nj as isize
-                        || z >= nk as isize
-                    {
+                    let Some([x, y, z]) = lab.offset([i, j, k], [a, b, c]) else {
                         continue;
-                    }
-                    let l = lab.get(x as usize, y as usize, z as usize);
+                    };
+                    let l = lab.get(x, y, z);
                     let d2 = (a as f64 * sp[0]).powi(2)
                         + (b as f64 * sp[1]).powi(2)
                         + (c as f64 * sp[2]).powi(2);

@@ -169,6 +169,20 @@ impl<T: Voxel> Volume<T> {
         i + self.dims[0] * (j + self.dims[1] * k)
     }
 
+    /// Index of the voxel `delta` away from `idx`, or `None` when it falls outside the grid (neighbourhood loops).
+    #[inline]
+    pub fn offset(&self, idx: [usize; 3], delta: [isize; 3]) -> Option<[usize; 3]> {
+        let mut out = [0usize; 3];
+        for a in 0..3 {
+            let v = idx[a].checked_add_signed(delta[a])?;
+            if v >= self.dims[a] {
+                return None;
+            }
+            out[a] = v;
+        }
+        Some(out)
+    }
+
     #[inline]
     pub fn get(&self, i: usize, j: usize, k: usize) -> T {
         self.data[self.index(i, j, k)]

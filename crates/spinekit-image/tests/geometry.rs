@@ -256,3 +256,13 @@ fn hu_conversion_refuses_values_that_do_not_fit() {
     let big = AnyVolume::I32(Volume::from_vec([2, 1, 1], g, vec![-1024, 40_000]).unwrap());
     assert!(big.to_hu_i16().is_err());
 }
+
+#[test]
+fn offset_stays_inside_the_grid() {
+    let v = Volume::<u8>::zeros([3, 4, 5], Geometry::identity([1.0; 3])).unwrap();
+    assert_eq!(v.offset([1, 1, 1], [1, -1, 3]), Some([2, 0, 4]));
+    assert_eq!(v.offset([0, 1, 1], [-1, 0, 0]), None);
+    assert_eq!(v.offset([2, 3, 4], [1, 0, 0]), None);
+    assert_eq!(v.offset([2, 3, 4], [0, 1, 0]), None);
+    assert_eq!(v.offset([2, 3, 4], [0, 0, 1]), None);
+}

@@ -137,7 +137,7 @@ mod tests {
 
     /// Flood-fill reference.
     fn flood_count(mask: &Volume<u8>, conn: Connectivity) -> Vec<usize> {
-        let [ni, nj, nk] = mask.dims();
+        let [ni, nj, _] = mask.dims();
         let mut seen = vec![false; mask.len()];
         let mut sizes = Vec::new();
         for start in 0..mask.len() {
@@ -157,17 +157,10 @@ mod tests {
                             if manhattan == 0 || (conn == Connectivity::Six && manhattan > 1) {
                                 continue;
                             }
-                            let (a, b, c) = (i as isize + di, j as isize + dj, k as isize + dk);
-                            if a < 0
-                                || b < 0
-                                || c < 0
-                                || a >= ni as isize
-                                || b >= nj as isize
-                                || c >= nk as isize
-                            {
+                            let Some([a, b, c]) = mask.offset([i, j, k], [di, dj, dk]) else {
                                 continue;
-                            }
-                            let q = mask.index(a as usize, b as usize, c as usize);
+                            };
+                            let q = mask.index(a, b, c);
                             if mask.data()[q] != 0 && !seen[q] {
                                 seen[q] = true;
                                 stack.push(q);
