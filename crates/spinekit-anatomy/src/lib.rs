@@ -5,14 +5,17 @@
 //!   sacralised L5), which decide which levels exist and what lies next to what.
 //! - [`GenantGrade`] and [`FractureShape`]: semiquantitative fracture grading (Genant 1993).
 //! - [`Disc`]: an intervertebral disc named by its two levels ("L4-L5").
+//! - [`ContrastPhase`]: the CT contrast phase, which shifts bone HU.
 //! - [`Tissue`] and [`CanalLabel`]: codes of the tissue and spinal-canal label maps.
 
+mod contrast;
 mod disc;
 mod enumeration;
 mod genant;
 mod level;
 mod tissue;
 
+pub use contrast::ContrastPhase;
 pub use disc::{Disc, ParseDiscError};
 pub use enumeration::{Enumeration, ParseEnumerationError};
 pub use genant::{FractureShape, GenantGrade, ParseNameError};

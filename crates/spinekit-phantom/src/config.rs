@@ -2,6 +2,7 @@
 
 use crate::error::{cfg_err, PhantomError};
 use serde::{Deserialize, Serialize};
+pub use spinekit_anatomy::ContrastPhase;
 use spinekit_anatomy::{Enumeration, FractureShape, GenantGrade, Level};
 
 /// Everything that shapes a phantom. `Default` is a 512×512×300 CT at 0.8×0.8×1 mm from T12 to the sacrum,
@@ -171,26 +172,6 @@ impl FractureSpec {
 pub struct LevelHu {
     pub level: Level,
     pub hu: f64,
-}
-
-/// Contrast phase of the scan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ContrastPhase {
-    NonContrast,
-    Arterial,
-    PortalVenous,
-}
-
-impl ContrastPhase {
-    /// Default aortic blood-pool HU of the phase.
-    pub fn default_aorta_hu(self) -> f64 {
-        match self {
-            ContrastPhase::NonContrast => 40.0,
-            ContrastPhase::Arterial => 300.0,
-            ContrastPhase::PortalVenous => 160.0,
-        }
-    }
 }
 
 /// Patient size and composition.
