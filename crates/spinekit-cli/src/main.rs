@@ -1,11 +1,14 @@
 //! `spinekit`: the command line. Parses arguments, calls the library crates, prints results; one-line errors and
 //! a non-zero exit status on any failure.
 
+mod analyze;
 mod commands;
 mod learn;
 mod phantom;
 mod segment;
 mod validate;
+mod xr;
+mod xr_detect;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -44,18 +47,26 @@ enum Command {
     /// label maps on the input grid, and spine.json with centroids, confidence and the evidence for the numbering.
     /// Exit status 3: not a CT; 4: no spine in view; 5: a single slice, scout or empty volume.
     Segment(segment::SegmentArgs),
+    /// The clinical report from a CT: per-level heights, Genant grades, bone density (two conventions), body
+    /// composition at L3, alignment, canal, in report.html / report.json / labels.nii.gz (and DICOM SEG + SR when
+    /// the input is DICOM). Same exit statuses as `segment`.
+    Analyze(analyze::AnalyzeArgs),
     /// Generate a synthetic spine CT with exact ground truth (levels, heights, fractures, angles, HU, muscle and
     /// fat areas) and, on request, a radiograph of it. No patient data is involved.
     Phantom(phantom::PhantomArgs),
     /// Compare results with a site's own reference cases (segmentation, level labelling, measurements or
     /// classification): Dice, surface distances, identification rate, Bland–Altman, ICC, kappa, AUC with CIs.
-    /// Writes validation.json and validation.html.
+    /// Writes validation.json and validation.html; with --history DB appends the run to the site's history and
+    /// checks it for drift. Exit status 10: drift alert (control limits or a claim).
     Validate(validate::ValidateArgs),
     /// Clinical prediction from a table of patients: train, evaluate (nested cross-validation with 95 % CIs),
     /// predict, and explain with exact SHAP values.
     Learn(learn::LearnArgs),
     /// Run the built-in demonstration on a synthetic spine CT: needs no data and no network.
     Demo(phantom::DemoArgs),
+    /// Radiographs: alignment from landmarks (`xr measure`: AP Cobb angles in the AASCE convention, lateral
+    /// spinopelvic parameters).
+    Xr(xr::XrArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,8 +76,10 @@ fn main() -> ExitCode {
         Command::Convert(a) => commands::convert(a),
         Command::Picture(a) => commands::picture(a),
         Command::Segment(a) => segment::segment(a),
+        Command::Analyze(a) => analyze::analyze(a),
         Command::Phantom(a) => phantom::phantom(a),
         Command::Demo(a) => phantom::demo(a),
+        Command::Xr(a) => xr::xr(a),
         Command::Validate(a) => validate::validate(a),
         Command::Learn(a) => learn::learn(a),
     };

@@ -26,7 +26,7 @@ pub struct SegmentArgs {
 }
 
 /// Maps engine refusals to their exit statuses.
-fn ct_error(e: CtError) -> ExitError {
+pub fn ct_error(e: CtError) -> ExitError {
     let code = match &e {
         CtError::NotCt(_) => EXIT_NOT_CT,
         CtError::NoSpine(_) => EXIT_NO_SPINE,

@@ -29,6 +29,8 @@ fn main() {
                     c.last_level = Level::L5;
                 }
                 "mm3" => c.voxel_size_mm = [3.0; 3],
+                "screws" => c.screws = vec![Level::L3, Level::L4],
+                "arterial" => c.contrast_phase = spinekit_phantom::ContrastPhase::Arterial,
                 _ => {}
             }
             let p = generate(&c, None).unwrap();
@@ -65,6 +67,7 @@ fn main() {
         "{}",
         serde_json::to_string_pretty(&s.report.numbering).unwrap()
     );
+    println!("findings {:?}", s.report.findings);
     for v in &s.report.vertebrae {
         let d = truth
             .as_ref()
@@ -89,6 +92,12 @@ fn main() {
         std::fs::write(d.join("labels.u8"), s.labels.data()).unwrap();
         std::fs::write(d.join("bodies.u8"), s.bodies.data()).unwrap();
         std::fs::write(d.join("discs.u8"), s.discs.data()).unwrap();
+        std::fs::write(d.join("bone.u8"), s.bone.data()).unwrap();
+        let raw: Vec<u8> = ct.data().iter().flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(d.join("ct.i16"), raw).unwrap();
+        if let Some(t) = &truth {
+            std::fs::write(d.join("truth.u8"), t.data()).unwrap();
+        }
         println!("dims {:?}", s.labels.dims());
     }
     if let Some(t) = &truth {

@@ -1,10 +1,28 @@
 //! Per-stage timing of `segment` on a CT: `cargo run --release -p spinekit-ct --example segment_bench [PATH]`
-//! (default: the IRCADb series in ../shared/data).
+//! (default: the IRCADb series in ../shared/data; `phantom`: the default 512×512×300 phantom, T12 to sacrum).
 
 use spinekit_ct::{segment, SegmentOptions};
 use spinekit_io::{open_volume, OpenOptions};
 
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("phantom") {
+        let t = std::time::Instant::now();
+        let p = match spinekit_phantom::generate(&spinekit_phantom::PhantomConfig::default(), None)
+        {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::exit(2);
+            }
+        };
+        println!(
+            "phantom {:?} generated in {:.0} ms",
+            p.ct.dims(),
+            t.elapsed().as_secs_f64() * 1e3
+        );
+        run(&p.ct);
+        return;
+    }
     let path = std::env::args()
         .nth(1)
         .map(std::path::PathBuf::from)
@@ -26,8 +44,12 @@ fn main() {
         ct.dims(),
         t.elapsed().as_secs_f64() * 1e3
     );
+    run(&ct);
+}
+
+fn run(ct: &spinekit_image::Volume<i16>) {
     let t = std::time::Instant::now();
-    match segment(&ct, &SegmentOptions::default(), None) {
+    match segment(ct, &SegmentOptions::default(), None) {
         Ok(s) => {
             let total = t.elapsed().as_secs_f64() * 1e3;
             for st in &s.timings {

@@ -91,6 +91,16 @@ pub fn segment(
     timer.lap("bone", 0.35);
 
     let bone_i = resample_to_grid(&bone_res.bone, di, gi, Interpolation::Nearest, 0)?;
+    // Dense structures without cortex (contrast-filled aorta, kidneys, bowel) and their partial-volumed rim must
+    // not join the column where they touch it.
+    let dense_i = if bone_res.dense_non_bone.data().par_iter().any(|&v| v != 0) {
+        Some(morph::dilate_mm(
+            &resample_to_grid(&bone_res.dense_non_bone, di, gi, Interpolation::Nearest, 0)?,
+            DENSE_RIM_MM,
+        ))
+    } else {
+        None
+    };
     // For the column analysis, marrow and partial-volumed cortex (≥ 130 HU) next to accepted bone count too:
     // at 3 mm the cortex alone is too broken to enclose the bodies.
     let near = morph::dilate_mm(&bone_i, 8.0);
@@ -100,7 +110,12 @@ pub fn segment(
         (0..bone_i.len())
             .into_par_iter()
             .map(|n| {
-                u8::from(bone_i.data()[n] != 0 || (near.data()[n] != 0 && cti.data()[n] >= 130))
+                u8::from(
+                    bone_i.data()[n] != 0
+                        || (near.data()[n] != 0
+                            && cti.data()[n] >= 130
+                            && dense_i.as_ref().is_none_or(|d| d.data()[n] == 0)),
+                )
             })
             .collect(),
     )?;
@@ -128,15 +143,26 @@ pub fn segment(
     if sacrum {
         trim_sacrum_at_si_joints(&mut lab_i, &bone_i, &spine, sp);
     }
-    fill_body_holes(&mut lab_i, &spine, segs.len(), sp);
+    let canal_i = canal_mask(&cti, &filled, &spine, sp);
+    let arch_holes = Some((&cti, &canal_i));
+    fill_body_holes(&mut lab_i, &spine, segs.len(), sp, arch_holes, true);
+    fill_body_sections(&mut lab_i, &cti, &spine, segs.len(), sp);
     peel_faint_surface(&mut lab_i, &cti, SURFACE_MIN_HU);
+    peel_interfaces(
+        &mut lab_i,
+        &cti,
+        opts.bone_threshold_hu,
+        (INTERFACE_REACH_MM / sp[0].min(sp[1]).min(sp[2])).ceil() as usize,
+    );
+    // Again after peeling, marrow-dense holes only: peeling opens the faint rim around a dark hole (pedicle or
+    // process marrow) that the first pass could not fill.
+    fill_body_holes(&mut lab_i, &spine, segs.len(), sp, arch_holes, false);
     timer.lap("vertebrae", 0.75);
 
     let ribs = detect_ribs(&bone_i, &lab_i, &spine, segs.len(), sp);
     let naming = name_levels(&segs, sacrum, &ribs);
     timer.lap("numbering", 0.8);
 
-    let canal_i = canal_mask(&cti, &filled, &spine, sp);
     let bodies_i = body_labels(&lab_i, &canal_i, &spine, segs.len(), sp);
     let discs_i = disc_labels(&cti, &filled, &lab_i, &spine, &segs, sp);
     timer.lap("bodies, discs, canal", 0.88);
@@ -249,8 +275,13 @@ fn body_mask(cti: &Volume<i16>) -> Volume<u8> {
     morph::fill_holes_2d(&m)
 }
 
+/// Rim (mm) around a dense non-bone structure whose faint voxels are its partial volume, not marrow: one 3 mm voxel.
+const DENSE_RIM_MM: f64 = 3.0;
+
 pub(crate) struct BoneResult {
     bone: Volume<u8>,
+    /// Large regions inside the body at the bone threshold without cortex (contrast, dense organs).
+    dense_non_bone: Volume<u8>,
     dense_non_bone_ml: f64,
     metal_ml: f64,
     clipped: bool,
@@ -332,18 +363,160 @@ fn bone_mask(ct: &Volume<i16>, body: &Volume<u8>, opts: &SegmentOptions) -> Bone
             dense_non_bone += n * vox_mm3;
         }
     }
-    let data: Vec<u8> = comps
+    let dense: Vec<bool> = (0..nc)
+        .map(|l| {
+            l > 0
+                && !keep[l]
+                && comps.sizes[l] as f64 * vox_mm3 >= NON_CORTICAL_MIN_ML * 1000.0
+                && inside[l] as f64 / comps.sizes[l] as f64 >= 0.5
+        })
+        .collect();
+    let mut data: Vec<u8> = comps
         .labels
         .par_iter()
         .map(|&l| u8::from(keep[l as usize]))
         .collect();
+    let mut dense_data: Vec<u8> = comps
+        .labels
+        .par_iter()
+        .map(|&l| u8::from(dense[l as usize]))
+        .collect();
+    drop(comps);
+    // A contrast-filled vessel or organ touching a bone shares its component at the threshold: split the accepted
+    // bone at its thin contacts (one-voxel erosion) and take out the large parts without cortex.
+    // Only where contrast shows elsewhere in the scan (a contrast-filled vessel rarely touches bone everywhere):
+    // the split costs an erosion and a labelling of the whole input grid.
+    if dense_non_bone / 1000.0 >= CONTRAST_FINDING_ML {
+        let split_ml = split_non_cortical(ct, &mut data, &mut dense_data, cortex);
+        dense_non_bone += split_ml * 1000.0;
+    }
     let metal = ct.data().par_iter().filter(|&&v| v >= 2500).count() as f64 * vox_mm3;
     BoneResult {
         bone: Volume::from_vec(ct.dims(), *g, data).expect("same dims"),
+        dense_non_bone: Volume::from_vec(ct.dims(), *g, dense_data).expect("same dims"),
         dense_non_bone_ml: dense_non_bone / 1000.0,
         metal_ml: metal / 1000.0,
         clipped: max_v < 2000 && bone_vox > 0 && bone_max as f64 / bone_vox as f64 > 0.01,
     }
+}
+
+/// Dense non-bone volume (ml) from which contrast (or dense soft tissue) is reported, and the split of bone from
+/// touching contrast-filled structures is tried.
+const CONTRAST_FINDING_ML: f64 = 20.0;
+
+/// Least volume (ml) of a bone-threshold region without cortex that is treated as contrast (a segment of an
+/// enhancing aorta or organ): it is taken out of accepted bone where it touches it, and kept out of the column
+/// analysis. Smaller faint pieces are left alone: in elderly bone a marrow region of a few ml can lose its contact
+/// with the thin cortex at the threshold.
+const NON_CORTICAL_MIN_ML: f64 = 10.0;
+
+/// Removes from `bone` the parts that separate after a one-voxel (6-neighbour) erosion and that, together with
+/// the one-voxel rim the erosion took from them (where a bone's cortex lies), are large (≥ `NON_CORTICAL_MIN_ML`)
+/// with under 5 % of voxels at cortical density; they are marked in `dense`. Returns the volume removed (ml).
+fn split_non_cortical(ct: &Volume<i16>, bone: &mut [u8], dense: &mut [u8], cortex: i16) -> f64 {
+    let [ni, nj, nk] = ct.dims();
+    let plane = ni * nj;
+    let vox_ml = ct.geometry().spacing_mm.iter().product::<f64>() / 1000.0;
+    let inner = |m: &[u8], q: usize| -> bool {
+        let (i, j, k) = (q % ni, (q / ni) % nj, q / plane);
+        m[q] != 0
+            && i > 0
+            && i + 1 < ni
+            && j > 0
+            && j + 1 < nj
+            && k > 0
+            && k + 1 < nk
+            && m[q - 1] != 0
+            && m[q + 1] != 0
+            && m[q - ni] != 0
+            && m[q + ni] != 0
+            && m[q - plane] != 0
+            && m[q + plane] != 0
+    };
+    let eroded: Vec<u8> = (0..bone.len())
+        .into_par_iter()
+        .map(|q| u8::from(inner(bone, q)))
+        .collect();
+    let er = Volume::from_vec(ct.dims(), *ct.geometry(), eroded).expect("same dims");
+    let comps = morph::label_components(&er, morph::Connectivity::Six);
+    drop(er);
+    let nc = comps.sizes.len();
+    // Each bone voxel's part: its own eroded component, or that of a 6-neighbour (the rim the erosion took, where
+    // a bone's cortex lies).
+    let part = |q: usize| -> u32 {
+        let l = comps.labels[q];
+        if l != 0 {
+            return l;
+        }
+        let (i, j, k) = (q % ni, (q / ni) % nj, q / plane);
+        let mut nb = [0u32; 6];
+        if i > 0 {
+            nb[0] = comps.labels[q - 1];
+        }
+        if i + 1 < ni {
+            nb[1] = comps.labels[q + 1];
+        }
+        if j > 0 {
+            nb[2] = comps.labels[q - ni];
+        }
+        if j + 1 < nj {
+            nb[3] = comps.labels[q + ni];
+        }
+        if k > 0 {
+            nb[4] = comps.labels[q - plane];
+        }
+        if k + 1 < nk {
+            nb[5] = comps.labels[q + plane];
+        }
+        nb.into_iter().find(|&x| x != 0).unwrap_or(0)
+    };
+    // Counts per part, slice by slice (no per-voxel part map: it would cost four bytes a voxel).
+    let (total, dense_count) = (0..nk)
+        .into_par_iter()
+        .fold(
+            || (vec![0u64; nc], vec![0u64; nc]),
+            |(mut t, mut d), k| {
+                for (q, &b) in bone.iter().enumerate().skip(k * plane).take(plane) {
+                    if b != 0 {
+                        let l = part(q) as usize;
+                        if l != 0 {
+                            t[l] += 1;
+                            d[l] += u64::from(ct.data()[q] >= cortex);
+                        }
+                    }
+                }
+                (t, d)
+            },
+        )
+        .reduce(
+            || (vec![0u64; nc], vec![0u64; nc]),
+            |(mut t, mut d), (t2, d2)| {
+                for l in 0..nc {
+                    t[l] += t2[l];
+                    d[l] += d2[l];
+                }
+                (t, d)
+            },
+        );
+    let bad: Vec<bool> = (0..nc)
+        .map(|l| {
+            l > 0
+                && total[l] as f64 * vox_ml >= NON_CORTICAL_MIN_ML
+                && (dense_count[l] as f64) < 0.05 * total[l] as f64
+        })
+        .collect();
+    if !bad.iter().any(|&b| b) {
+        return 0.0;
+    }
+    let remove: Vec<usize> = (0..bone.len())
+        .into_par_iter()
+        .filter(|&q| bone[q] != 0 && bad[part(q) as usize])
+        .collect();
+    for &q in &remove {
+        bone[q] = 0;
+        dense[q] = 1;
+    }
+    remove.len() as f64 * vox_ml
 }
 
 /// Marrow filled: per-slice closing (in plane only), then the enclosed holes that are not fluid (≥ 50 HU, so
@@ -1215,7 +1388,6 @@ fn lumbosacral_disc(
     let r = (0.3 * s.depth_mm)
         .min(0.6 * s.half_width_mm)
         .clamp(5.0, 12.0);
-    let bone_like = |hu: f64| ((hu - 80.0) / 170.0).clamp(0.0, 1.0);
     let k0 = (k_top as f64 - 25.0 / sp[2]).max(s.k_lo as f64).round() as usize;
     let k1 = (k_top as f64 + 15.0 / sp[2]).min(s.k_hi as f64).round() as usize;
     if k1 <= k0 {
@@ -1241,41 +1413,29 @@ fn lumbosacral_disc(
             let n = [tb, -ta, 1.0];
             let l = (n[0] * n[0] + n[1] * n[1] + 1.0).sqrt();
             let n = n.map(|x| x / l);
-            let (e1, e2) = unit_perp(n);
             let c = s.centre[k];
             let o = [c[0] * sp[0], (c[1] + dj as f64) * sp[1], k as f64 * sp[2]];
-            let m = (r / 2.0).floor() as i32;
-            let f: Vec<f64> = offs
-                .iter()
-                .map(|&d| {
-                    let (mut sum, mut cnt) = (0.0, 0.0);
-                    for u in -m..=m {
-                        for v in -m..=m {
-                            let (u, v) = (u as f64 * 2.0, v as f64 * 2.0);
-                            if u * u + v * v > r * r {
-                                continue;
-                            }
-                            let q: [f64; 3] =
-                                std::array::from_fn(|x| o[x] + d * n[x] + u * e1[x] + v * e2[x]);
-                            sum += bone_like(sample_hu(cti, q, sp));
-                            cnt += 1.0;
-                        }
-                    }
-                    sum / cnt
-                })
-                .collect();
+            let f = patch_profile(cti, o, n, r, &offs, sp);
             let mid = offs.len() / 2;
             let f0 = f[mid - 1].min(f[mid]).min(f[mid + 1]);
             let up = f[mid + 2..].iter().copied().fold(0.0, f64::max);
             let down = f[..mid - 1].iter().copied().fold(0.0, f64::max);
             let score = up.min(down) - f0 - 0.001 * (a.abs() + b.abs()) as f64;
-            (score, DiscPlane { o, n })
+            (
+                score,
+                DiscPlane {
+                    o,
+                    n,
+                    half_gap_mm: 0.0,
+                },
+            )
         })
         .collect();
     let (score, pl) = scored.into_iter().max_by(|x, y| x.0.total_cmp(&y.0))?;
     if score < 0.25 {
         return None;
     }
+    let pl = recentre_on_gap(cti, pl, r, sp);
     // Where the plane crosses the centreline.
     let mut c = None;
     for k in s.k_lo..s.k_hi {
@@ -1288,11 +1448,80 @@ fn lumbosacral_disc(
     Some((pl, c?))
 }
 
+/// Mean bone-likeness (0 at 80 HU or less, 1 at 250 HU or more) over a disc patch of radius `r` mm on the plane
+/// through `o` with normal `n`, shifted by each offset (mm) along the normal.
+fn patch_profile(
+    cti: &Volume<i16>,
+    o: [f64; 3],
+    n: [f64; 3],
+    r: f64,
+    offsets: &[f64],
+    sp: [f64; 3],
+) -> Vec<f64> {
+    let bone_like = |hu: f64| ((hu - 80.0) / 170.0).clamp(0.0, 1.0);
+    let (e1, e2) = unit_perp(n);
+    let m = (r / 2.0).floor() as i32;
+    offsets
+        .iter()
+        .map(|&d| {
+            let (mut sum, mut cnt) = (0.0, 0.0);
+            for u in -m..=m {
+                for v in -m..=m {
+                    let (u, v) = (u as f64 * 2.0, v as f64 * 2.0);
+                    if u * u + v * v > r * r {
+                        continue;
+                    }
+                    let q: [f64; 3] =
+                        std::array::from_fn(|x| o[x] + d * n[x] + u * e1[x] + v * e2[x]);
+                    sum += bone_like(sample_hu(cti, q, sp));
+                    cnt += 1.0;
+                }
+            }
+            sum / f64::max(cnt, 1.0)
+        })
+        .collect()
+}
+
+/// Fraction of the measured half-gap kept free of either vertebra: the profile is averaged over a patch, and over
+/// concave endplates that widens the apparent gap, so the outer quarter on each side is left to the vertebrae.
+const GAP_CORE_FRACTION: f64 = 0.75;
+
+/// Moves a disc plane along its normal to the middle of the gap between the two endplates, at half-maximum: the
+/// coarse search only places it within ±1.5 mm of the gap's floor, and at 3 mm a thin disc (L5–S1) is then shared
+/// unevenly between the two vertebrae. The gap's edges are where the bone-likeness profile crosses halfway from
+/// its floor to the nearer endplate peak, searched over ±9 mm in 0.5 mm steps.
+fn recentre_on_gap(cti: &Volume<i16>, pl: DiscPlane, r: f64, sp: [f64; 3]) -> DiscPlane {
+    let offs: Vec<f64> = (-18..=18).map(|x| x as f64 * 0.5).collect();
+    let f = patch_profile(cti, pl.o, pl.n, r, &offs, sp);
+    let mid = offs.len() / 2;
+    // Floor: the lowest value within ±1.5 mm.
+    let Some(fl) = (mid - 3..=mid + 3).min_by(|&a, &b| f[a].total_cmp(&f[b])) else {
+        return pl;
+    };
+    let peak_up = f[fl..].iter().copied().fold(0.0, f64::max);
+    let peak_down = f[..=fl].iter().copied().fold(0.0, f64::max);
+    let half = f[fl] + 0.5 * (peak_up.min(peak_down) - f[fl]);
+    let up = (fl..f.len()).find(|&x| f[x] >= half);
+    let down = (0..=fl).rev().find(|&x| f[x] >= half);
+    let (Some(u), Some(d)) = (up, down) else {
+        return pl;
+    };
+    let shift = 0.5 * (offs[u] + offs[d]);
+    DiscPlane {
+        o: std::array::from_fn(|x| pl.o[x] + shift * pl.n[x]),
+        n: pl.n,
+        half_gap_mm: GAP_CORE_FRACTION * 0.5 * (offs[u] - offs[d]),
+    }
+}
+
 /// A disc's mid-surface as a plane in internal mm (index × spacing), normal pointing cranially.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct DiscPlane {
     o: [f64; 3],
     n: [f64; 3],
+    /// Half the disc's thickness between the endplates' half-maximum edges, where measured (else 0): voxels
+    /// closer to the plane are disc, not bone of either vertebra.
+    half_gap_mm: f64,
 }
 
 impl DiscPlane {
@@ -1311,6 +1540,7 @@ fn centre_plane(s: &Spine, c: f64, n: [f64; 3], sp: [f64; 3]) -> DiscPlane {
     DiscPlane {
         o: [p[0], p[1], c * sp[2]],
         n,
+        half_gap_mm: 0.0,
     }
 }
 
@@ -1451,6 +1681,7 @@ fn fit_disc_planes(
             Some(DiscPlane {
                 o: [ox, oy, x[0]],
                 n: [nn[0] / l, nn[1] / l, nn[2] / l],
+                half_gap_mm: 0.0,
             })
         })
         .collect()
@@ -1533,8 +1764,8 @@ fn grow_vertebrae(
     // the bone beyond it belongs to no other segment).
     let between_neighbours = |p: [f64; 3], n: usize| -> bool {
         let (lo, hi) = &bounds[n];
-        (n == 0 || lo.is_none_or(|pl| pl.dist(p) > 0.0))
-            && (n + 1 == segs.len() || hi.is_none_or(|pl| pl.dist(p) < 0.0))
+        (n == 0 || lo.is_none_or(|pl| pl.dist(p) > pl.half_gap_mm))
+            && (n + 1 == segs.len() || hi.is_none_or(|pl| pl.dist(p) < -pl.half_gap_mm))
     };
     // The body zone, where the disc surfaces are barriers: near the centre line, in front of the posterior wall.
     let zone_r = 1.2 * s.half_width_mm.max(s.depth_mm / 2.0);
@@ -1979,19 +2210,77 @@ fn peel_faint_surface(lab: &mut Volume<u8>, cti: &Volume<i16>, min_hu: f64) {
     }
 }
 
+/// Outside the body, an enclosed hole of a vertebra is filled when at least this dense (HU): pedicle and
+/// process marrow at 3 mm is 80–150 HU, the canal's fluid and fat (excluded anyway) and the fat between
+/// processes are lower.
+const ARCH_HOLE_MIN_HU: f64 = 80.0;
+
+/// How far (mm) from another vertebra a voxel below the bone threshold counts as lying in the gap between the two:
+/// 1.5 voxels at 3 mm (a thin disc or a facet joint blurred into the bone mask).
+const INTERFACE_REACH_MM: f64 = 4.5;
+
+/// Removes the faint voxels (below `min_hu`, the bone threshold) where two vertebrae meet: at coarse voxels the bone mask bridges a
+/// thin disc or a facet joint, and the growth then carries each vertebra into the gap up to the other. A voxel is
+/// removed when, within `reach` voxels along one of the six axis directions, the first labelled voxel belongs to
+/// another vertebra.
+fn peel_interfaces(lab: &mut Volume<u8>, cti: &Volume<i16>, min_hu: f64, reach: usize) {
+    let [ni, nj, nk] = lab.dims();
+    let src = lab.data().to_vec();
+    let strides = [1isize, ni as isize, (ni * nj) as isize];
+    let dims = [ni, nj, nk];
+    let drop: Vec<usize> = (0..src.len())
+        .into_par_iter()
+        .filter(|&q| {
+            let l = src[q];
+            if l == 0 || f64::from(cti.data()[q]) >= min_hu {
+                return false;
+            }
+            let pos = [q % ni, (q / ni) % nj, q / (ni * nj)];
+            (0..3).any(|a| {
+                [1isize, -1].iter().any(|&dir| {
+                    (1..=reach as isize)
+                        .take_while(|&d| {
+                            let p = pos[a] as isize + dir * d;
+                            p >= 0 && (p as usize) < dims[a]
+                        })
+                        .map(|d| src[(q as isize + dir * d * strides[a]) as usize])
+                        .find(|&x| x != 0)
+                        .is_some_and(|x| x != l)
+                })
+            })
+        })
+        .collect();
+    for q in drop {
+        lab.data_mut()[q] = 0;
+    }
+}
+
 /// Fills the holes of each vertebra in its body (in front of the posterior wall): faint osteoporotic marrow and the
 /// basivertebral vein's channel stay below the bone threshold and leave unlabelled slabs inside the body. A hole is
 /// unlabelled background enclosed by the vertebra in an axial, coronal or sagittal section (two passes, so a slab
-/// open in one orientation is closed by another); the canal, behind the wall, is never filled.
-fn fill_body_holes(lab: &mut Volume<u8>, s: &Spine, nseg: usize, sp: [f64; 3]) {
+/// open in one orientation is closed by another); the canal, behind the wall, is never filled. With `arch`
+/// (CT values, canal mask), enclosed holes outside the body are filled too where marrow-dense
+/// (≥ `ARCH_HOLE_MIN_HU`) and not canal; with `body_any_hu` false only those dense holes are filled, in one pass.
+fn fill_body_holes(
+    lab: &mut Volume<u8>,
+    s: &Spine,
+    nseg: usize,
+    sp: [f64; 3],
+    arch: Option<(&Volume<i16>, &Volume<u8>)>,
+    body_any_hu: bool,
+) {
     let dims = lab.dims();
     let [ni, nj, _] = dims;
     let hw = s.half_width_mm + 4.0;
     let in_zone = |i: usize, j: usize, k: usize| -> bool {
-        k >= s.k_lo
+        let body = body_any_hu
+            && k >= s.k_lo
             && k <= s.k_hi
             && (j as f64) <= s.back[k] + 1.0
-            && ((i as f64 - s.centre[k][0]) * sp[0]).abs() <= hw
+            && ((i as f64 - s.centre[k][0]) * sp[0]).abs() <= hw;
+        body || arch.is_some_and(|(cti, canal)| {
+            canal.get(i, j, k) == 0 && f64::from(cti.get(i, j, k)) >= ARCH_HOLE_MIN_HU
+        })
     };
     for n in 1..=nseg as u8 {
         // Bounding box of the label, one voxel wider so that its border is outside.
@@ -2012,7 +2301,7 @@ fn fill_body_holes(lab: &mut Volume<u8>, s: &Spine, nseg: usize, sp: [f64; 3]) {
             lo[a] = lo[a].saturating_sub(1);
             hi[a] = (hi[a] + 1).min(dims[a] - 1);
         }
-        for _pass in 0..2 {
+        for _pass in 0..if body_any_hu { 2 } else { 1 } {
             for axis in [2usize, 1, 0] {
                 // The two in-plane axes.
                 let (u, v) = match axis {
@@ -2069,6 +2358,131 @@ fn fill_body_holes(lab: &mut Volume<u8>, s: &Spine, nseg: usize, sp: [f64; 3]) {
             }
         }
     }
+}
+
+/// Marrow (HU) that a large body section's convex hull may take: above fat and fluid (cortex is labelled already).
+const SECTION_FILL_MIN_HU: i16 = 60;
+
+/// In smaller sections (near an endplate, where the hull may reach into a disc's margin) only denser voxels are
+/// taken: above disc tissue at 3 mm (70–90 HU), below faint marrow.
+const SECTION_FILL_PARTIAL_MIN_HU: i16 = 90;
+
+/// Sections at least this fraction of the body's largest are "large".
+const SECTION_FILL_FULL_FRACTION: f64 = 0.6;
+
+/// Sections under this fraction of the body's largest (a corner of a tilted body) are left alone.
+const SECTION_FILL_MIN_FRACTION: f64 = 0.15;
+
+/// Fills each vertebral body's axial sections to their convex hull, in the body zone (in front of the posterior
+/// wall, within the body's half-width): where the anterior cortex is thin (elderly, osteoporotic bone, 3 mm
+/// partial volume) the bone mask leaves the ring open and the faint marrow behind it unlabelled, which the
+/// enclosed-hole filling cannot reach. A body section is convex apart from its posterior wall, which lies outside
+/// the zone. Voxels must be marrow-dense (fat, fluid and, in smaller sections, disc tissue stay out).
+fn fill_body_sections(
+    lab: &mut Volume<u8>,
+    cti: &Volume<i16>,
+    s: &Spine,
+    nseg: usize,
+    sp: [f64; 3],
+) {
+    let [ni, nj, nk] = lab.dims();
+    let hw = s.half_width_mm + 4.0;
+    let in_zone = |i: usize, j: usize, k: usize| -> bool {
+        (j as f64) <= s.back[k] + 1.0 && ((i as f64 - s.centre[k][0]) * sp[0]).abs() <= hw
+    };
+    // Zone voxels per slice per label.
+    let mut pts: Vec<Vec<Vec<(i64, i64)>>> = vec![vec![Vec::new(); nseg + 1]; nk];
+    for (k, per) in pts.iter_mut().enumerate().take(s.k_hi + 1).skip(s.k_lo) {
+        for j in 0..nj {
+            for i in 0..ni {
+                let v = lab.get(i, j, k) as usize;
+                if v != 0 && v <= nseg && in_zone(i, j, k) {
+                    per[v].push((i as i64, j as i64));
+                }
+            }
+        }
+    }
+    let mut largest = vec![0usize; nseg + 1];
+    for per in &pts {
+        for (n, p) in per.iter().enumerate() {
+            largest[n] = largest[n].max(p.len());
+        }
+    }
+    for (k, per) in pts.iter().enumerate() {
+        for (n, p) in per.iter().enumerate().skip(1) {
+            let frac = p.len() as f64 / largest[n].max(1) as f64;
+            if p.len() < 8 || frac < SECTION_FILL_MIN_FRACTION {
+                continue;
+            }
+            let min_hu = if frac >= SECTION_FILL_FULL_FRACTION {
+                SECTION_FILL_MIN_HU
+            } else {
+                SECTION_FILL_PARTIAL_MIN_HU
+            };
+            let hull = convex_hull(p);
+            if hull.len() < 3 {
+                continue;
+            }
+            let (i0, i1) = (
+                p.iter().map(|q| q.0).min().unwrap_or(0),
+                p.iter().map(|q| q.0).max().unwrap_or(0),
+            );
+            let (j0, j1) = (
+                p.iter().map(|q| q.1).min().unwrap_or(0),
+                p.iter().map(|q| q.1).max().unwrap_or(0),
+            );
+            for j in j0..=j1 {
+                for i in i0..=i1 {
+                    let (iu, ju) = (i as usize, j as usize);
+                    let idx = lab.index(iu, ju, k);
+                    if lab.data()[idx] == 0
+                        && cti.data()[idx] >= min_hu
+                        && in_zone(iu, ju, k)
+                        && inside_convex(&hull, (i, j))
+                    {
+                        lab.data_mut()[idx] = n as u8;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Convex hull (Andrew's monotone chain), counter-clockwise, without collinear points.
+fn convex_hull(p: &[(i64, i64)]) -> Vec<(i64, i64)> {
+    let mut pts = p.to_vec();
+    pts.sort_unstable();
+    pts.dedup();
+    if pts.len() < 3 {
+        return pts;
+    }
+    let cross = |o: (i64, i64), a: (i64, i64), b: (i64, i64)| {
+        (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0)
+    };
+    let mut h: Vec<(i64, i64)> = Vec::with_capacity(2 * pts.len());
+    for &q in &pts {
+        while h.len() >= 2 && cross(h[h.len() - 2], h[h.len() - 1], q) <= 0 {
+            h.pop();
+        }
+        h.push(q);
+    }
+    let lower = h.len() + 1;
+    for &q in pts.iter().rev().skip(1) {
+        while h.len() >= lower && cross(h[h.len() - 2], h[h.len() - 1], q) <= 0 {
+            h.pop();
+        }
+        h.push(q);
+    }
+    h.pop();
+    h
+}
+
+/// Whether a point lies inside or on a counter-clockwise convex polygon.
+fn inside_convex(h: &[(i64, i64)], q: (i64, i64)) -> bool {
+    (0..h.len()).all(|a| {
+        let (o, b) = (h[a], h[(a + 1) % h.len()]);
+        (b.0 - o.0) * (q.1 - o.1) - (b.1 - o.1) * (q.0 - o.0) >= 0
+    })
 }
 
 /// Bodies: each vertebra's voxels in front of its posterior body wall. The wall is located per vertebra from the
@@ -2442,7 +2856,7 @@ fn build_report(
         findings: Findings {
             metal: bone.metal_ml >= 0.05,
             metal_volume_ml: bone.metal_ml,
-            contrast_or_dense_soft_tissue: bone.dense_non_bone_ml >= 20.0,
+            contrast_or_dense_soft_tissue: bone.dense_non_bone_ml >= CONTRAST_FINDING_ML,
             dense_non_bone_volume_ml: bone.dense_non_bone_ml,
             clipped_high_values: bone.clipped,
         },

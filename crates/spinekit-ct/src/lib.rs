@@ -5,12 +5,15 @@
 //! analysis, CPU only, no learned weights:
 //! 1. refuse input that is not a CT ([`validate_ct`]);
 //! 2. bone = connected regions ≥ 180 HU that contain dense cortex and lie inside the body (contrast-filled
-//!    vessels and organs have no cortex; the table lies outside the body), on the input grid;
+//!    vessels and organs have no cortex; the table lies outside the body), on the input grid; a large
+//!    non-cortical part joined to bone by a thin contact (an enhancing aorta against the bodies) is split off;
 //! 3. on an internal LPS grid of about 1.5 mm: locate the column, trace the vertebral bodies slice by slice,
 //!    build the centreline through the body centres;
 //! 4. sample the filled bone in planes perpendicular to the centreline: the intervertebral discs are the gaps;
 //! 5. grow each vertebra from its body core through connected bone (posterior elements go to the body whose
-//!    pedicles they reach first);
+//!    pedicles they reach first); then fill enclosed marrow (body, pedicles, processes) and each body section's
+//!    convex hull, and peel the faint partial-volume voxels at the surface and between two vertebrae (bridged
+//!    discs, facet joints);
 //! 6. detect ribs and the sacrum, then name levels from every anchor in view and say how sure the names are.
 
 mod engine;

@@ -5,7 +5,7 @@
 
 use spinekit_anatomy::{Enumeration, FractureShape, GenantGrade, Level};
 use spinekit_ct::{segment, NumberingStatus, SegmentOptions, SpineReport};
-use spinekit_phantom::{generate, FractureSpec, PhantomConfig, Scoliosis, Side};
+use spinekit_phantom::{generate, ContrastPhase, FractureSpec, PhantomConfig, Scoliosis, Side};
 
 struct Outcome {
     report: SpineReport,
@@ -244,4 +244,60 @@ fn normal_phantom_bodies() {
         sum += d;
     }
     assert!(sum / 5.0 >= 0.90, "mean L1–L5 body Dice {}", sum / 5.0);
+}
+
+/// Pedicle screws (metal) and an arterial contrast phase (an aorta at about 300 HU lying against the vertebral
+/// bodies) must not change the levels or pull the vessel into the vertebrae, and must be reported. Figures
+/// reached (2 mm): every level correct and confident in both; L1–L5 vertebra Dice with contrast 0.90, 0.90, 0.91,
+/// 0.90, 0.89 (before the aorta was split off at its contact with the bodies: T12 misplaced, L1 0.55).
+#[test]
+fn metal_and_contrast_keep_levels_and_are_reported() {
+    let mut screws = base();
+    screws.screws = vec![Level::L3, Level::L4];
+    let mut arterial = base();
+    arterial.contrast_phase = ContrastPhase::Arterial;
+    for (name, c) in [("screws", screws), ("arterial", arterial)] {
+        let p = generate(&c, None).unwrap();
+        let seg = segment(&p.ct, &SegmentOptions::default(), None).unwrap();
+        let truth = spinekit_morph::region_props(&p.labels);
+        let rep = &seg.report;
+        let f = &rep.findings;
+        eprintln!("{name}: {:?}; {:?}", f, rep.numbering.status);
+        if name == "screws" {
+            assert!(
+                f.metal && f.metal_volume_ml > 1.0,
+                "{name}: metal not reported: {f:?}"
+            );
+        } else {
+            assert!(!f.metal, "{name}: metal reported without metal: {f:?}");
+            assert!(
+                f.contrast_or_dense_soft_tissue,
+                "{name}: contrast not reported: {f:?}"
+            );
+        }
+        assert!(rep.numbering.sacrum_found, "{name}");
+        assert_eq!(rep.numbering.status, NumberingStatus::Confident, "{name}");
+        assert!(
+            rep.vertebrae.len() >= 8,
+            "{name}: {} vertebrae",
+            rep.vertebrae.len()
+        );
+        for v in &rep.vertebrae {
+            let ok = truth.iter().any(|t| {
+                t.label == v.label as u32
+                    && (0..3)
+                        .map(|a| (t.centroid_mm[a] - v.centroid_mm[a]).powi(2))
+                        .sum::<f64>()
+                        .sqrt()
+                        <= 20.0
+            });
+            assert!(ok, "{name}: {} misplaced at {:?}", v.level, v.centroid_mm);
+        }
+        for l in [Level::L1, Level::L2, Level::L3, Level::L4, Level::L5] {
+            let lab = l.verse_label();
+            let d = spinekit_morph::dice_labels(&seg.labels, lab, &p.labels, lab).unwrap_or(0.0);
+            // Screws replace bone inside the pedicles and body of L3–L4 (the truth keeps the vertebra's shape).
+            assert!(d >= 0.84, "{name}: {l} vertebra Dice {d}");
+        }
+    }
 }

@@ -25,13 +25,20 @@ mod error;
 mod header;
 mod pixels;
 mod planar;
+mod provenance;
 mod scan;
+mod seg;
 mod source;
 mod volume;
 
 pub use error::DicomError;
 pub use planar::{load_2d, load_2d_stack, Loaded2D};
+pub use provenance::{source_series, SourceInstance, SourceSeries};
 pub use scan::{scan, DicomScan, SeriesSelector, SeriesSummary, AUTO_RULE};
+pub use seg::{
+    describe_dicom_case, read_segmentation, segmentation_from_object, DicomCaseInfo,
+    DicomSegmentation, SegmentInfo, SegmentationKind, SEGMENTATION_SOP_CLASS,
+};
 pub use volume::{load_volume, LoadedSeries, GAP_TOLERANCE, TILT_TOLERANCE_DEG};
 
 /// True when this build decodes JPEG-LS (the `jpeg-ls` feature, CharLS).

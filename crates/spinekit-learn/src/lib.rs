@@ -6,7 +6,10 @@
 //! diagnosis.
 
 pub mod boost;
+pub mod card;
+pub mod cluster;
 mod error;
+pub mod figures;
 pub mod logistic;
 pub mod metrics;
 pub mod model;
@@ -25,5 +28,5 @@ pub use prep::{Dataset, Matrix, Preprocessor};
 pub use table::{Column, ColumnKind, ColumnValues, ReadOptions, Table};
 pub use train::{
     cross_validate, default_grid, fit_tuned, stratified_folds, ClassWeight, CvResult, Fitted,
-    Model, ModelKind, ModelSpec, Penalty, TrainOptions, Validation,
+    HeavyTail, Model, ModelKind, ModelSpec, Penalty, TrainOptions, Validation,
 };

@@ -178,6 +178,85 @@ pub fn evaluate(
     })
 }
 
+/// Empirical ROC curve of `scores` for `truth` as (false-positive rate, true-positive rate) points, one per
+/// distinct score (ties move diagonally, matching the Mann–Whitney AUC), from (0, 0) to (1, 1). Empty when
+/// either group is empty or a score is not finite.
+pub fn roc_points(truth: &[bool], scores: &[f64]) -> Vec<(f64, f64)> {
+    if truth.len() != scores.len() || scores.iter().any(|s| !s.is_finite()) {
+        return Vec::new();
+    }
+    let npos = truth.iter().filter(|&&t| t).count() as f64;
+    let nneg = truth.len() as f64 - npos;
+    if npos == 0.0 || nneg == 0.0 {
+        return Vec::new();
+    }
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let mut pts = vec![(0.0, 0.0)];
+    let (mut tp, mut fp) = (0.0, 0.0);
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j < order.len() && scores[order[j]] == scores[order[i]] {
+            if truth[order[j]] {
+                tp += 1.0;
+            } else {
+                fp += 1.0;
+            }
+            j += 1;
+        }
+        pts.push((fp / nneg, tp / npos));
+        i = j;
+    }
+    pts
+}
+
+/// One bin of a reliability diagram.
+#[derive(Debug, Clone, Serialize)]
+pub struct CalibrationBinStat {
+    /// Bin edges on the predicted-probability scale, `[lower, upper)` (the last bin includes 1).
+    pub lower: f64,
+    pub upper: f64,
+    pub n: usize,
+    pub mean_predicted: f64,
+    pub observed: f64,
+    /// Wilson 95 % interval of `observed`.
+    pub ci_lower: f64,
+    pub ci_upper: f64,
+}
+
+/// Reliability diagram data: `n_bins` equal-width bins of the predicted probability `p`; empty bins are left out.
+pub fn calibration_bins(truth: &[bool], p: &[f64], n_bins: usize) -> Vec<CalibrationBinStat> {
+    let n_bins = n_bins.max(1);
+    let mut sum_p = vec![0.0; n_bins];
+    let mut pos = vec![0u64; n_bins];
+    let mut cnt = vec![0u64; n_bins];
+    for (&t, &v) in truth.iter().zip(p) {
+        if !v.is_finite() {
+            continue;
+        }
+        let b = ((v.clamp(0.0, 1.0) * n_bins as f64) as usize).min(n_bins - 1);
+        sum_p[b] += v;
+        pos[b] += t as u64;
+        cnt[b] += 1;
+    }
+    (0..n_bins)
+        .filter(|&b| cnt[b] > 0)
+        .map(|b| {
+            let w = wilson(pos[b], cnt[b]).expect("0 ≤ k ≤ n and n > 0");
+            CalibrationBinStat {
+                lower: b as f64 / n_bins as f64,
+                upper: (b + 1) as f64 / n_bins as f64,
+                n: cnt[b] as usize,
+                mean_predicted: sum_p[b] / cnt[b] as f64,
+                observed: pos[b] as f64 / cnt[b] as f64,
+                ci_lower: w.ci_lower,
+                ci_upper: w.ci_upper,
+            }
+        })
+        .collect()
+}
+
 pub fn argmax(p: &[f64]) -> usize {
     (0..p.len())
         .max_by(|&a, &b| p[a].total_cmp(&p[b]).then(b.cmp(&a)))
@@ -287,6 +366,39 @@ mod tests {
         }
         let (a, b) = calibration_fit(&t, &p);
         assert!((a - 0.5).abs() < 0.08 && (b - 2.0).abs() < 0.12, "{a} {b}");
+    }
+
+    #[test]
+    fn roc_points_trace_the_mann_whitney_auc() {
+        let truth = [true, false, true, false, true, false];
+        let s = [0.9, 0.8, 0.7, 0.7, 0.2, 0.1];
+        let pts = roc_points(&truth, &s);
+        assert_eq!(pts.first(), Some(&(0.0, 0.0)));
+        assert_eq!(pts.last(), Some(&(1.0, 1.0)));
+        // trapezoidal area under the points equals the rank AUC (ties count ½)
+        let area: f64 = pts
+            .windows(2)
+            .map(|w| (w[1].0 - w[0].0) * (w[1].1 + w[0].1) / 2.0)
+            .sum();
+        let y: Vec<usize> = truth.iter().map(|&t| t as usize).collect();
+        let p: Vec<Vec<f64>> = s.iter().map(|&v| vec![1.0 - v, v]).collect();
+        let idx: Vec<usize> = (0..6).collect();
+        assert!((area - ovr_auc(&y, &p, 1, &idx)).abs() < 1e-12);
+        assert!(roc_points(&[true, true], &[0.1, 0.2]).is_empty());
+        assert!(roc_points(&[true, false], &[f64::NAN, 0.2]).is_empty());
+    }
+
+    #[test]
+    fn calibration_bins_count_and_wilson() {
+        let truth = [true, false, true, true, false];
+        let p = [0.05, 0.05, 0.95, 0.9, 1.0];
+        let b = calibration_bins(&truth, &p, 10);
+        assert_eq!(b.len(), 2);
+        assert_eq!((b[0].n, b[0].observed), (2, 0.5));
+        assert!((b[0].mean_predicted - 0.05).abs() < 1e-12);
+        assert_eq!((b[1].n, b[1].lower, b[1].upper), (3, 0.9, 1.0));
+        assert!((b[1].observed - 2.0 / 3.0).abs() < 1e-12);
+        assert!(b[1].ci_lower < b[1].observed && b[1].observed < b[1].ci_upper);
     }
 
     #[test]

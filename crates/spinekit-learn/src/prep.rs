@@ -122,13 +122,17 @@ impl Matrix {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum FeatureTransform {
-    /// (x − mean) / sd after imputing the median; `indicator` adds a 0/1 "was missing" input.
+    /// (t(x) − mean) / sd after imputing the median; `indicator` adds a 0/1 "was missing" input.
+    /// t(x) = asinh((x − median) / asinh_scale) for a heavy-tailed column when that was chosen (a signed
+    /// log-like squashing of long tails), else t(x) = x; mean and sd are of t(x) on the training rows.
     Numeric {
         name: String,
         median: f64,
         mean: f64,
         sd: f64,
         indicator: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        asinh_scale: Option<f64>,
     },
     /// One 0/1 input per training level (an unseen level gives all zeros); missing → most frequent level.
     Categorical {
@@ -158,6 +162,35 @@ impl FeatureTransform {
     }
 }
 
+/// |Sample skewness| above which a numeric column counts as heavy-tailed (Bulmer 1979: > 1 is "highly
+/// skewed"; 1.5 keeps the transform to clearly long-tailed columns such as degree_spondylolisthesis).
+pub const HEAVY_TAIL_SKEWNESS: f64 = 1.5;
+
+/// Scale of the asinh squashing: the median absolute deviation from the median, or the SD when the MAD is 0.
+fn asinh_scale_of(sorted: &[f64], median: f64) -> Option<f64> {
+    let n = sorted.len();
+    if n < 3 {
+        return None;
+    }
+    let mean = sorted.iter().sum::<f64>() / n as f64;
+    let m2 = sorted.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
+    let m3 = sorted.iter().map(|x| (x - mean).powi(3)).sum::<f64>() / n as f64;
+    if m2 <= 1e-300 || (m3 / m2.powf(1.5)).abs() <= HEAVY_TAIL_SKEWNESS {
+        return None;
+    }
+    let mut dev: Vec<f64> = sorted.iter().map(|x| (x - median).abs()).collect();
+    dev.sort_by(f64::total_cmp);
+    let mad = median_sorted(&dev);
+    Some(if mad > 1e-12 { mad } else { m2.sqrt() })
+}
+
+fn squash(x: f64, median: f64, scale: Option<f64>) -> f64 {
+    match scale {
+        Some(s) => ((x - median) / s).asinh(),
+        None => x,
+    }
+}
+
 /// Fitted preprocessing for all feature columns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Preprocessor {
@@ -167,6 +200,12 @@ pub struct Preprocessor {
 impl Preprocessor {
     /// Learns imputation values, scaling and levels from `rows` of `cols` only.
     pub fn fit(cols: &[Column], rows: &[usize]) -> Preprocessor {
+        Self::fit_with(cols, rows, false)
+    }
+
+    /// As [`Preprocessor::fit`]; with `heavy_tail`, numeric columns whose training skewness exceeds
+    /// [`HEAVY_TAIL_SKEWNESS`] are asinh-squashed before standardisation.
+    pub fn fit_with(cols: &[Column], rows: &[usize], heavy_tail: bool) -> Preprocessor {
         let features = cols
             .iter()
             .map(|c| match &c.values {
@@ -174,9 +213,16 @@ impl Preprocessor {
                     let mut present: Vec<f64> = rows.iter().filter_map(|&r| v[r]).collect();
                     present.sort_by(f64::total_cmp);
                     let median = median_sorted(&present);
+                    let asinh_scale = if heavy_tail {
+                        asinh_scale_of(&present, median)
+                    } else {
+                        None
+                    };
                     let indicator = present.len() < rows.len();
                     let n = rows.len().max(1) as f64;
-                    let imputed = rows.iter().map(|&r| v[r].unwrap_or(median));
+                    let imputed = rows
+                        .iter()
+                        .map(|&r| squash(v[r].unwrap_or(median), median, asinh_scale));
                     let mean = imputed.clone().sum::<f64>() / n;
                     let var = imputed.map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
                     let sd = if var.sqrt() > 1e-12 { var.sqrt() } else { 1.0 };
@@ -186,6 +232,7 @@ impl Preprocessor {
                         mean,
                         sd,
                         indicator,
+                        asinh_scale,
                     }
                 }
                 ColumnValues::Categorical(v) => {
@@ -271,11 +318,13 @@ impl Preprocessor {
                             mean,
                             sd,
                             indicator,
+                            asinh_scale,
                             ..
                         },
                         ColumnValues::Numeric(v),
                     ) => {
-                        out[o] = (v[r].unwrap_or(*median) - mean) / sd;
+                        out[o] =
+                            (squash(v[r].unwrap_or(*median), *median, *asinh_scale) - mean) / sd;
                         o += 1;
                         if *indicator {
                             out[o] = v[r].is_none() as u8 as f64;
@@ -368,6 +417,59 @@ mod tests {
         // the unseen level 'z' of the held-out row gets no one-hot input
         assert_eq!(m.row(1)[2..], [0.0, 0.0]);
         assert!((m.row(1)[0] - 98.0 / sd).abs() < 1e-9);
+    }
+
+    #[test]
+    fn heavy_tailed_columns_are_squashed_only_when_asked() {
+        // 1..9 and one 1000: skewness ≈ 2.7; the second column is symmetric.
+        let mut csv = String::from("x,z,y\n");
+        for i in 1..=9 {
+            csv.push_str(&format!("{i},{i},{}\n", if i % 2 == 0 { "a" } else { "b" }));
+        }
+        csv.push_str("1000,5,a\n");
+        let t = table(&csv);
+        let d = Dataset::from_table(&t, "y", None).unwrap();
+        let rows: Vec<usize> = (0..10).collect();
+        let plain = Preprocessor::fit(&d.features, &rows);
+        assert!(matches!(
+            plain.features[0],
+            FeatureTransform::Numeric {
+                asinh_scale: None,
+                ..
+            }
+        ));
+        let p = Preprocessor::fit_with(&d.features, &rows, true);
+        let FeatureTransform::Numeric {
+            median,
+            asinh_scale: Some(s),
+            ..
+        } = p.features[0]
+        else {
+            panic!("x should be squashed")
+        };
+        // median 5.5; |x − 5.5| = 4.5, 3.5, …, 994.5 → MAD = 2.5
+        assert_eq!((median, s), (5.5, 2.5));
+        assert!(matches!(
+            p.features[1],
+            FeatureTransform::Numeric {
+                asinh_scale: None,
+                ..
+            }
+        ));
+        let m = p.transform(&d.features, &rows);
+        // standardised transformed inputs have mean 0 and population SD 1
+        let col: Vec<f64> = (0..10).map(|i| m.row(i)[0]).collect();
+        let mean = col.iter().sum::<f64>() / 10.0;
+        let sd = (col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 10.0).sqrt();
+        assert!(mean.abs() < 1e-12 && (sd - 1.0).abs() < 1e-12);
+        // the outlier enters as asinh((1000 − 5.5) / 2.5) before standardisation
+        let FeatureTransform::Numeric {
+            mean: mu, sd: s_t, ..
+        } = p.features[0]
+        else {
+            unreachable!()
+        };
+        assert!((col[9] * s_t + mu - (994.5f64 / 2.5).asinh()).abs() < 1e-9);
     }
 
     #[test]

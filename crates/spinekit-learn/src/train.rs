@@ -73,6 +73,18 @@ impl Model {
     }
 }
 
+/// Whether heavy-tailed numeric columns are asinh-squashed before standardisation (see
+/// [`crate::prep::Preprocessor::fit_with`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum HeavyTail {
+    Off,
+    On,
+    /// Chosen by the inner cross-validation together with the hyper-parameters (never on test rows).
+    #[default]
+    Auto,
+}
+
 /// How to train.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainOptions {
@@ -84,6 +96,9 @@ pub struct TrainOptions {
     pub seed: u64,
     /// Settings to choose from; `None` = [`default_grid`].
     pub grid: Option<Vec<ModelSpec>>,
+    /// Heavy-tail squashing of numeric columns (models saved before this option read as `auto`).
+    #[serde(default)]
+    pub heavy_tail: HeavyTail,
 }
 
 impl Default for TrainOptions {
@@ -95,6 +110,7 @@ impl Default for TrainOptions {
             inner_folds: 5,
             seed: 42,
             grid: None,
+            heavy_tail: HeavyTail::Auto,
         }
     }
 }
@@ -159,6 +175,9 @@ pub fn row_weights(y: &[usize], k: usize, cw: ClassWeight) -> Vec<f64> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GridScore {
     pub spec: ModelSpec,
+    /// Heavy-tailed columns asinh-squashed in this candidate.
+    #[serde(default)]
+    pub heavy_tail: bool,
     /// Weighted mean log-loss over the inner validation folds (lower is better).
     pub inner_log_loss: f64,
 }
@@ -234,44 +253,54 @@ pub fn fit_tuned(ds: &Dataset, rows: &[usize], opts: &TrainOptions) -> Result<Fi
     }
     let smallest = counts.iter().copied().filter(|&c| c > 0).min().unwrap_or(0);
     let inner = opts.inner_folds.min(smallest);
-    let tuning = if grid.len() > 1 && inner >= 2 {
+    let variants: &[bool] = match opts.heavy_tail {
+        HeavyTail::Off => &[false],
+        HeavyTail::On => &[true],
+        HeavyTail::Auto => &[false, true],
+    };
+    let tuning = if grid.len() * variants.len() > 1 && inner >= 2 {
         let folds = stratified_folds(&y, k, inner, opts.seed)?;
-        let mut loss = vec![0.0; grid.len()];
+        let mut loss = vec![0.0; grid.len() * variants.len()];
         let mut wtot = 0.0;
         for f in 0..inner {
             let tr: Vec<usize> = (0..rows.len()).filter(|&i| folds[i] != f).collect();
             let va: Vec<usize> = (0..rows.len()).filter(|&i| folds[i] == f).collect();
             let tr_rows: Vec<usize> = tr.iter().map(|&i| rows[i]).collect();
             let va_rows: Vec<usize> = va.iter().map(|&i| rows[i]).collect();
-            let pre = Preprocessor::fit(&ds.features, &tr_rows);
-            let xt = pre.transform(&ds.features, &tr_rows);
-            let xv = pre.transform(&ds.features, &va_rows);
             let yt: Vec<usize> = tr.iter().map(|&i| y[i]).collect();
             let yv: Vec<usize> = va.iter().map(|&i| y[i]).collect();
             let wt = row_weights(&yt, k, opts.class_weight);
             let wv = row_weights(&yv, k, opts.class_weight);
             wtot += wv.iter().sum::<f64>();
-            let scores = grid_losses(&grid, &xt, &yt, &wt, &xv, &yv, &wv, k);
-            for (l, s) in loss.iter_mut().zip(scores) {
-                *l += s;
+            for (vi, &heavy) in variants.iter().enumerate() {
+                let pre = Preprocessor::fit_with(&ds.features, &tr_rows, heavy);
+                let xt = pre.transform(&ds.features, &tr_rows);
+                let xv = pre.transform(&ds.features, &va_rows);
+                let scores = grid_losses(&grid, &xt, &yt, &wt, &xv, &yv, &wv, k);
+                for (l, s) in loss[vi * grid.len()..].iter_mut().zip(scores) {
+                    *l += s;
+                }
             }
         }
-        grid.iter()
+        variants
+            .iter()
+            .flat_map(|&h| grid.iter().map(move |s| (h, *s)))
             .zip(loss)
-            .map(|(s, l)| GridScore {
-                spec: *s,
+            .map(|((heavy_tail, spec), l)| GridScore {
+                spec,
+                heavy_tail,
                 inner_log_loss: l / wtot,
             })
             .collect()
     } else {
         Vec::new()
     };
-    let spec = tuning
+    let (spec, heavy) = tuning
         .iter()
         .min_by(|a, b| a.inner_log_loss.total_cmp(&b.inner_log_loss))
-        .map(|g| g.spec)
-        .unwrap_or(grid[grid.len() / 2]);
-    let preprocessor = Preprocessor::fit(&ds.features, rows);
+        .map(|g| (g.spec, g.heavy_tail))
+        .unwrap_or((grid[grid.len() / 2], variants[0]));
+    let preprocessor = Preprocessor::fit_with(&ds.features, rows, heavy);
     let x = preprocessor.transform(&ds.features, rows);
     let w = row_weights(&y, k, opts.class_weight);
     let model = Model::fit(&spec, &x, &y, k, &w);

@@ -43,7 +43,7 @@ fn vertebral_three_class_accuracy() {
     let cv = cross_validate(&ds, &TrainOptions::default(), &folds).unwrap();
     let m = evaluate(&ds.y, &cv.proba, &ds.classes, 1, 0.5, &boot()).unwrap();
     println!("3C logistic: {}", serde_json::to_string(&m).unwrap());
-    // reached: 0.8645 (Wilson 0.822–0.898); the 0.88 target is not met
+    // reached: 0.8613 (Wilson 0.818–0.895) with the heavy-tail squashing chosen by inner CV (0.8645 without); the 0.88 target is not met
     assert!(m.accuracy.value >= 0.86, "{:?}", m.accuracy);
     assert!(m.accuracy.ci_lower < m.accuracy.value && m.accuracy.value < m.accuracy.ci_upper);
     assert!(
@@ -64,7 +64,7 @@ fn vertebral_two_class_auc() {
     let pos = ds.classes.iter().position(|c| c == "AB").unwrap();
     let m = evaluate(&ds.y, &cv.proba, &ds.classes, pos, 0.5, &boot()).unwrap();
     println!("2C logistic: {}", serde_json::to_string(&m).unwrap());
-    // reached: 0.9325 (DeLong 0.906–0.959); the 0.94 target is not met
+    // reached: 0.9331 with the heavy-tail option (0.9325 without); the 0.94 target is not met
     assert!(m.auc.value >= 0.93, "{:?}", m.auc);
     assert_eq!(m.auc.ci_method, "DeLong");
     let t = m.threshold.unwrap().agreement;

@@ -7,6 +7,8 @@ pub enum ValidateError {
     Io(#[from] spinekit_io::IoError),
     #[error("{0}")]
     Image(#[from] spinekit_image::ImageError),
+    #[error("{0}")]
+    Dicom(#[from] spinekit_dicom::DicomError),
     #[error("prediction and reference are on different voxel grids ({0}); resample the prediction onto the reference grid first or allow nearest-neighbour resampling")]
     GridMismatch(String),
     #[error("{what}: the two series have different lengths ({a} vs {b})")]

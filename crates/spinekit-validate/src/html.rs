@@ -3,7 +3,9 @@
 
 use crate::agreement::Estimate;
 use crate::bootstrap::BootstrapCi;
-use crate::workflow::{MeasurementSummary, Report, TaskResults};
+use crate::cases::PairedOn;
+use crate::pictures::CasePictures;
+use crate::workflow::{MeasurementSummary, Report, SegmentationCase, TaskResults};
 use std::fmt::Write;
 
 fn esc(s: &str) -> String {
@@ -60,146 +62,58 @@ fn table(head: &[&str], rows: &[Vec<String>]) -> String {
     s
 }
 
-/// A scatter plot with optional horizontal lines (value, colour, label) and polyline, as inline SVG.
-struct Plot<'a> {
-    title: &'a str,
-    x_label: &'a str,
-    y_label: &'a str,
-    points: &'a [(f64, f64)],
-    hlines: Vec<(f64, &'a str, String)>,
-    line: Option<&'a [(f64, f64)]>,
-    fixed: Option<(f64, f64, f64, f64)>,
-}
-
-impl Plot<'_> {
-    fn svg(&self) -> String {
-        let (w, h, m) = (420.0, 300.0, 50.0);
-        let (mut x0, mut x1, mut y0, mut y1) = self.fixed.unwrap_or((
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-        ));
-        if self.fixed.is_none() {
-            for &(x, y) in self.points {
-                x0 = x0.min(x);
-                x1 = x1.max(x);
-                y0 = y0.min(y);
-                y1 = y1.max(y);
-            }
-            for (v, _, _) in &self.hlines {
-                y0 = y0.min(*v);
-                y1 = y1.max(*v);
-            }
-            let (px, py) = (0.05 * (x1 - x0).max(1e-9), 0.08 * (y1 - y0).max(1e-9));
-            (x0, x1, y0, y1) = (x0 - px, x1 + px, y0 - py, y1 + py);
-        }
-        if !(x0.is_finite() && x1.is_finite() && y0.is_finite() && y1.is_finite()) {
-            return String::new();
-        }
-        let sx = |x: f64| m + (x - x0) / (x1 - x0) * (w - 1.5 * m);
-        let sy = |y: f64| h - m - (y - y0) / (y1 - y0) * (h - 1.6 * m);
-        let mut s = format!(
-            r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img"><title>{t}</title><rect x="{m}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#888"/><text x="{cx}" y="16" text-anchor="middle" font-size="13">{t}</text><text x="{cx}" y="{bl}" text-anchor="middle" font-size="11">{xl}</text><text x="12" y="{cy}" font-size="11" transform="rotate(-90 12 {cy})" text-anchor="middle">{yl}</text>"##,
-            t = esc(self.title),
-            top = 0.6 * m,
-            pw = w - 1.5 * m,
-            ph = h - 1.6 * m,
-            cx = w / 2.0,
-            bl = h - 12.0,
-            cy = h / 2.0,
-            xl = esc(self.x_label),
-            yl = esc(self.y_label),
-        );
-        for (v, a) in [(x0, "start"), (x1, "end")] {
-            let _ = write!(
-                s,
-                r#"<text x="{}" y="{}" font-size="10" text-anchor="{a}">{}</text>"#,
-                sx(v),
-                h - m + 14.0,
-                num(v)
-            );
-        }
-        for v in [y0, y1] {
-            let _ = write!(
-                s,
-                r#"<text x="{}" y="{}" font-size="10" text-anchor="end">{}</text>"#,
-                m - 3.0,
-                sy(v) + 3.0,
-                num(v)
-            );
-        }
-        for (v, colour, label) in &self.hlines {
-            let _ = write!(
-                s,
-                r#"<line x1="{m}" x2="{}" y1="{y}" y2="{y}" stroke="{colour}" stroke-dasharray="4 3"/><text x="{}" y="{}" font-size="10" fill="{colour}" text-anchor="end">{}</text>"#,
-                w - 0.5 * m,
-                w - 0.5 * m - 2.0,
-                sy(*v) - 3.0,
-                esc(label),
-                y = sy(*v)
-            );
-        }
-        if let Some(line) = self.line {
-            let pts: Vec<String> = line
-                .iter()
-                .map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y)))
-                .collect();
-            let _ = write!(
-                s,
-                r##"<polyline fill="none" stroke="#c0392b" stroke-width="2" points="{}"/>"##,
-                pts.join(" ")
-            );
-        } else {
-            for &(x, y) in self.points {
-                let _ = write!(
-                    s,
-                    r##"<circle cx="{:.1}" cy="{:.1}" r="2.5" fill="#2c6fbb" fill-opacity="0.7"/>"##,
-                    sx(x),
-                    sy(y)
-                );
-            }
-        }
-        s.push_str("</svg>");
-        s
-    }
-}
-
+/// Bland–Altman chart (spinekit-plot), inline SVG.
 fn bland_altman_svg(m: &MeasurementSummary) -> String {
     let Some(ba) = &m.bland_altman else {
         return String::new();
     };
-    let pts: Vec<(f64, f64)> = m
-        .pairs
-        .iter()
-        .map(|&(r, p)| ((r + p) / 2.0, p - r))
-        .collect();
-    Plot {
-        title: &format!("Bland–Altman: {}", m.name),
-        x_label: "mean of prediction and reference",
-        y_label: "prediction − reference",
-        points: &pts,
-        hlines: vec![
-            (
-                ba.bias.value,
-                "#333",
-                format!("bias {}", num(ba.bias.value)),
-            ),
-            (
-                ba.loa_lower.value,
-                "#c0392b",
-                format!("−1.96 SD {}", num(ba.loa_lower.value)),
-            ),
-            (
-                ba.loa_upper.value,
-                "#c0392b",
-                format!("+1.96 SD {}", num(ba.loa_upper.value)),
-            ),
-        ],
-        line: None,
-        fixed: None,
+    let means: Vec<f64> = m.pairs.iter().map(|&(r, p)| (r + p) / 2.0).collect();
+    let diffs: Vec<f64> = m.pairs.iter().map(|&(r, p)| p - r).collect();
+    let mut chart = spinekit_plot::bland_altman(
+        &diffs,
+        &means,
+        ba.bias.value,
+        (ba.loa_lower.value, ba.loa_upper.value),
+    );
+    chart.title = format!("Bland–Altman: {}", m.name);
+    chart.x_axis.label = "mean of prediction and reference".into();
+    chart.y_axis.label = "prediction − reference".into();
+    chart.to_svg(460, 320)
+}
+
+/// Reference, prediction and disagreement pictures of one case's worst slice.
+fn case_pictures(c: &SegmentationCase) -> String {
+    let (Some(d), Some(p)) = (&c.largest_disagreement, &c.pictures) else {
+        return String::new();
+    };
+    let img = |png: &[u8], alt: &str| {
+        format!(
+            "<figure><img src=\"{}\" alt=\"{}\"><figcaption>{}</figcaption></figure>",
+            CasePictures::data_uri(png),
+            esc(alt),
+            esc(alt)
+        )
+    };
+    format!(
+        "<div class=\"case\"><h3>{}</h3><p class=\"note\">Mean Dice {}. Axial slice {} (voxel axis {}) has the most differing voxels: {} of {} in the whole volume.</p><div class=\"pics\">{}{}{}</div></div>",
+        esc(&c.case),
+        num(c.mean_dice),
+        d.slice_index,
+        d.voxel_axis,
+        d.differing_voxels,
+        d.differing_voxels_total,
+        img(&p.reference_png, "reference"),
+        img(&p.prediction_png, "prediction"),
+        img(&p.difference_png, "disagreement: red = reference label missed or changed, green = extra predicted label"),
+    )
+}
+
+fn list_or_none(v: &[String]) -> String {
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(", ")
     }
-    .svg()
 }
 
 /// The report as one HTML page.
@@ -211,6 +125,8 @@ pub fn render(r: &Report) -> String {
 body{{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}}table{{border-collapse:collapse;margin:1em 0}}\
 td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right;font-variant-numeric:tabular-nums}}th{{background:#f2f2f2}}\
 td:first-child{{text-align:left}}.note{{color:#555;font-size:90%}}svg{{margin:0.5em 1em 0.5em 0}}\
+.pics{{display:flex;gap:1em;flex-wrap:wrap}}figure{{margin:0}}figure img{{width:240px;image-rendering:pixelated;background:#000}}\
+figcaption{{font-size:85%;color:#555;max-width:240px}}\
 </style></head><body><h1>spinekit validation: {}</h1><p class=\"note\">{} · schema {} · {} paired cases · prediction <code>{}</code> · reference <code>{}</code>. \
 Research software, not a medical device. Intervals are 95 %; bootstrap: {} resamples, seed {}.</p>",
         esc(&format!("{:?}", r.task).to_lowercase()),
@@ -272,6 +188,16 @@ Research software, not a medical device. Intervals are 95 %; bootstrap: {} resam
                 })
                 .collect();
             b.push_str(&table(&["case", "mean Dice", "worst label"], &rows));
+            let pics: String = s
+                .worst_cases
+                .iter()
+                .filter_map(|w| s.cases.iter().find(|c| &c.case == w))
+                .map(case_pictures)
+                .collect();
+            if !pics.is_empty() {
+                b.push_str("<h2>Worst offenders: slice of largest disagreement</h2>");
+                b.push_str(&pics);
+            }
         }
         TaskResults::Labelling(l) => {
             let _ = write!(
@@ -380,18 +306,19 @@ Research software, not a medical device. Intervals are 95 %; bootstrap: {} resam
             b.push_str("<h2>Classification</h2>");
             b.push_str(&table(&["metric", "value (95 % CI)"], &rows));
             if !c.roc_points.is_empty() {
-                b.push_str(
-                    &Plot {
-                        title: "ROC",
-                        x_label: "1 − specificity",
-                        y_label: "sensitivity",
-                        points: &c.roc_points,
-                        hlines: Vec::new(),
-                        line: Some(&c.roc_points),
-                        fixed: Some((0.0, 1.0, 0.0, 1.0)),
-                    }
-                    .svg(),
-                );
+                let auc = c
+                    .auc
+                    .as_ref()
+                    .map(|a| {
+                        format!(
+                            "AUC {} (95 % CI {} – {})",
+                            num(a.auc.value),
+                            num(a.auc.ci_lower),
+                            num(a.auc.ci_upper)
+                        )
+                    })
+                    .unwrap_or_default();
+                b.push_str(&spinekit_plot::roc_curve(&c.roc_points, &auc).to_svg(420, 400));
             }
             if !c.worst_cases.is_empty() {
                 let _ = write!(
@@ -401,6 +328,30 @@ Research software, not a medical device. Intervals are 95 %; bootstrap: {} resam
                 );
             }
         }
+    }
+    b.push_str("<h2>Cases</h2>");
+    let by_uid = r
+        .pairs
+        .iter()
+        .filter(|p| p.paired_on == PairedOn::Uid)
+        .count();
+    let _ = write!(
+        b,
+        "<p>{} paired ({} on a shared DICOM UID, {} by name). Unpaired prediction cases: {}. Unpaired reference cases: {}.</p>",
+        r.pairs.len(),
+        by_uid,
+        r.pairs.len() - by_uid,
+        esc(&list_or_none(&r.pred_only)),
+        esc(&list_or_none(&r.reference_only))
+    );
+    if !r.acquisition.scanners.is_empty() || !r.acquisition.kernels.is_empty() {
+        let _ = write!(
+            b,
+            "<p>Scanners: {}. Kernels: {}. kVp: {}.</p>",
+            esc(&r.acquisition.scanner_text()),
+            esc(&r.acquisition.kernel_text()),
+            esc(&r.acquisition.kvp_text())
+        );
     }
     b.push_str("<h2>Definitions</h2><table>");
     for (k, v) in &r.definitions {

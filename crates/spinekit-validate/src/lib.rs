@@ -7,11 +7,15 @@
 
 pub mod agreement;
 pub mod bootstrap;
+pub mod cases;
 mod error;
+pub mod history;
 mod html;
 pub mod kappa;
 pub mod landmarks;
+pub mod pictures;
 pub mod roc;
+pub mod seglabels;
 pub mod segmentation;
 pub mod stats;
 pub mod workflow;

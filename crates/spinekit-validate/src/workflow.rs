@@ -4,14 +4,17 @@
 
 use crate::agreement::{bland_altman, icc_pairs, mae, smape_aasce, BlandAltman, Estimate, Icc};
 use crate::bootstrap::{bootstrap_ci, bootstrap_mean, BootstrapCi, BootstrapOptions};
+use crate::cases::{is_uid_key, list_dicom_cases, pair_cases, Acquisition, CasePair, Pairing};
 use crate::error::{Result, ValidateError};
 use crate::kappa::{cohen_kappa, KappaWeights};
 use crate::landmarks::{
     identification_rate, label_centroids_mm, Identification, IDENTIFICATION_RADIUS_MM,
 };
+use crate::pictures::{disagreement_pictures, largest_disagreement, CasePictures, Disagreement};
 use crate::roc::{
     roc_auc_delong, roc_curve, sensitivity_specificity, wilson, Auc, BinaryAgreement,
 };
+use crate::seglabels::{grow_to_cover, read_case_labels};
 use crate::segmentation::{align_to_reference, segmentation_metrics, LabelMetrics};
 use serde::Serialize;
 use spinekit_image::{AnyVolume, Volume};
@@ -91,8 +94,12 @@ pub struct Report {
     /// Every metric key used below → its exact definition.
     pub definitions: BTreeMap<&'static str, &'static str>,
     pub paired_cases: usize,
+    /// How each case was paired (shared DICOM UID or name).
+    pub pairs: Vec<CasePair>,
     pub pred_only: Vec<String>,
     pub reference_only: Vec<String>,
+    /// Scanners and kernels of the DICOM image cases (empty when no case is DICOM).
+    pub acquisition: Acquisition,
     pub warnings: Vec<String>,
     pub results: TaskResults,
 }
@@ -115,6 +122,11 @@ pub struct SegmentationCase {
     pub mean_dice: f64,
     /// True when the prediction was resampled onto the reference grid.
     pub resampled: bool,
+    /// The axial slice where the two maps differ most (`None`: identical).
+    pub largest_disagreement: Option<Disagreement>,
+    /// Pictures of that slice (kept for the worst cases only; in the HTML, not the JSON).
+    #[serde(skip)]
+    pub pictures: Option<CasePictures>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -287,19 +299,31 @@ pub fn read_label_map(path: &Path) -> Result<Volume<u16>> {
 }
 
 /// Runs a validation; nothing is written (see [`write_report`]).
+///
+/// Cases pair on a shared DICOM UID first (see [`crate::cases`]), then by name; unpaired cases are listed in
+/// the report and named in a warning.
 pub fn run_validation(opts: &ValidateOptions) -> Result<Report> {
     let ref_labels = list_cases(&opts.reference, &LABEL_EXTS)?;
     let ref_tables = list_cases(&opts.reference, &TABLE_EXTS)?;
+    let known_exts: Vec<&str> = LABEL_EXTS.iter().chain(&TABLE_EXTS).copied().collect();
+    let ref_dicom = list_dicom_cases(&opts.reference, &known_exts)?;
     let task = match opts.task {
         Some(t) => t,
-        None if !ref_labels.is_empty() => Task::Segmentation,
+        None if !ref_labels.is_empty() || !ref_dicom.is_empty() => Task::Segmentation,
         None => Task::Measurements,
     };
     let mut warnings = Vec::new();
-    let (paired, pred_only, reference_only, results) = match task {
+    let (pairing, results) = match task {
         Task::Segmentation | Task::Labelling => {
             let mut pred = list_cases(&opts.pred, &LABEL_EXTS)?;
             let mut reference = ref_labels;
+            // DICOM cases (SEG objects, label series) next to label files; a file name wins over a folder.
+            for (k, p) in list_dicom_cases(&opts.pred, &known_exts)? {
+                pred.entry(k).or_insert(p);
+            }
+            for (k, p) in ref_dicom {
+                reference.entry(k).or_insert(p);
+            }
             if task == Task::Labelling {
                 // Centroid files (JSON) may stand in for label maps on either side.
                 for (k, p) in list_cases(&opts.pred, &[".json"])? {
@@ -309,27 +333,48 @@ pub fn run_validation(opts: &ValidateOptions) -> Result<Report> {
                     reference.entry(k).or_insert(p);
                 }
             }
-            let (pairs, po, ro) = pair(pred, reference);
-            if pairs.is_empty() {
-                return Err(no_pairs(opts));
+            let pairing = pair_cases(&pred, &reference)?;
+            if pairing.pairs.is_empty() {
+                return Err(no_pairs(opts, &pairing));
             }
-            let n = pairs.len();
             let r = if task == Task::Segmentation {
-                TaskResults::Segmentation(run_segmentation(&pairs, opts, &mut warnings)?)
+                TaskResults::Segmentation(run_segmentation(&pairing.paths, opts, &mut warnings)?)
             } else {
-                TaskResults::Labelling(run_labelling(&pairs, opts)?)
+                TaskResults::Labelling(run_labelling(&pairing.paths, opts)?)
             };
-            (n, po, ro, r)
+            (pairing, r)
         }
         Task::Measurements | Task::Classification => {
-            let pred = read_tables(&list_cases(&opts.pred, &TABLE_EXTS)?)?;
-            let reference = read_tables(&list_cases(&opts.reference, &TABLE_EXTS)?)?;
-            let po: Vec<String> = pred
+            let pred_files = list_cases(&opts.pred, &TABLE_EXTS)?;
+            // Per-case JSON files pair on a shared UID first: the prediction takes the reference's case name.
+            let pairing = pair_cases(&pred_files, &ref_tables)?;
+            let mut renamed = pred_files.clone();
+            for cp in pairing
+                .pairs
+                .iter()
+                .filter(|c| c.paired_on == crate::cases::PairedOn::Uid)
+            {
+                if let Some((k, p)) = pred_files.iter().find(|(_, p)| {
+                    p.file_name()
+                        .map(|n| n.to_string_lossy() == cp.pred_file)
+                        .unwrap_or(false)
+                }) {
+                    renamed.remove(k);
+                    renamed.insert(cp.case.clone(), p.clone());
+                }
+            }
+            let pred = read_tables(&renamed)?;
+            let reference = read_tables(&ref_tables)?;
+            let mut table_pairing = Pairing {
+                identities: pairing.identities,
+                ..Pairing::default()
+            };
+            table_pairing.pred_only = pred
                 .keys()
                 .filter(|k| !reference.contains_key(*k))
                 .cloned()
                 .collect();
-            let ro: Vec<String> = reference
+            table_pairing.reference_only = reference
                 .keys()
                 .filter(|k| !pred.contains_key(*k))
                 .cloned()
@@ -339,8 +384,27 @@ pub fn run_validation(opts: &ValidateOptions) -> Result<Report> {
                 .filter(|k| pred.contains_key(*k))
                 .cloned()
                 .collect();
+            table_pairing.pairs = cases
+                .iter()
+                .map(|c| {
+                    let on_uid = pairing
+                        .pairs
+                        .iter()
+                        .any(|p| &p.case == c && p.paired_on == crate::cases::PairedOn::Uid);
+                    CasePair {
+                        case: c.clone(),
+                        pred_file: String::new(),
+                        reference_file: String::new(),
+                        paired_on: if on_uid {
+                            crate::cases::PairedOn::Uid
+                        } else {
+                            crate::cases::PairedOn::Name
+                        },
+                    }
+                })
+                .collect();
             if cases.is_empty() {
-                return Err(no_pairs(opts));
+                return Err(no_pairs(opts, &table_pairing));
             }
             let r = if task == Task::Measurements {
                 TaskResults::Measurements(run_measurements(
@@ -355,14 +419,23 @@ pub fn run_validation(opts: &ValidateOptions) -> Result<Report> {
                     &cases, &pred, &reference, opts,
                 )?))
             };
-            (cases.len(), po, ro, r)
+            (table_pairing, r)
         }
     };
+    let Pairing {
+        pairs,
+        pred_only,
+        reference_only,
+        identities,
+        ..
+    } = pairing;
     if !pred_only.is_empty() || !reference_only.is_empty() {
         warnings.push(format!(
-            "{} prediction and {} reference cases had no partner and were left out",
+            "unpaired cases left out: {} prediction ({}) and {} reference ({})",
             pred_only.len(),
-            reference_only.len()
+            name_list(&pred_only),
+            reference_only.len(),
+            name_list(&reference_only)
         ));
     }
     Ok(Report {
@@ -377,48 +450,48 @@ pub fn run_validation(opts: &ValidateOptions) -> Result<Report> {
         reference: opts.reference.display().to_string(),
         bootstrap: opts.bootstrap,
         definitions: definitions(),
-        paired_cases: paired,
+        paired_cases: pairs.len(),
+        pairs,
         pred_only,
         reference_only,
+        acquisition: Acquisition::from_identities(identities.values()),
         warnings,
         results,
     })
+}
+
+/// At most 10 names, then "… and N more".
+fn name_list(names: &[String]) -> String {
+    if names.is_empty() {
+        return "none".into();
+    }
+    let mut s = names
+        .iter()
+        .take(10)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > 10 {
+        s.push_str(&format!(" … and {} more", names.len() - 10));
+    }
+    s
 }
 
 fn has_ext(p: &Path, ext: &str) -> bool {
     p.to_string_lossy().to_ascii_lowercase().ends_with(ext)
 }
 
-fn no_pairs(opts: &ValidateOptions) -> ValidateError {
+fn no_pairs(opts: &ValidateOptions, p: &Pairing) -> ValidateError {
     ValidateError::Other(format!(
-        "no case of {} has a partner of the same name in {}",
+        "no case of {} has a partner (same DICOM UID or same name) in {} (prediction cases: {}; reference cases: {})",
         opts.pred.display(),
-        opts.reference.display()
+        opts.reference.display(),
+        name_list(&p.pred_only),
+        name_list(&p.reference_only)
     ))
 }
 
 type Pairs = Vec<(String, PathBuf, PathBuf)>;
-
-fn pair(
-    pred: BTreeMap<String, PathBuf>,
-    reference: BTreeMap<String, PathBuf>,
-) -> (Pairs, Vec<String>, Vec<String>) {
-    let po = pred
-        .keys()
-        .filter(|k| !reference.contains_key(*k))
-        .cloned()
-        .collect();
-    let ro = reference
-        .keys()
-        .filter(|k| !pred.contains_key(*k))
-        .cloned()
-        .collect();
-    let pairs = reference
-        .into_iter()
-        .filter_map(|(k, r)| pred.get(&k).map(|p| (k, p.clone(), r)))
-        .collect();
-    (pairs, po, ro)
-}
 
 fn ci_of(values: &[f64], opts: &ValidateOptions) -> Result<BootstrapCi> {
     bootstrap_mean(values, &opts.bootstrap)
@@ -440,20 +513,37 @@ fn run_segmentation(
     opts: &ValidateOptions,
     warnings: &mut Vec<String>,
 ) -> Result<SegmentationResults> {
-    let mut cases = Vec::with_capacity(pairs.len());
+    let mut cases: Vec<SegmentationCase> = Vec::with_capacity(pairs.len());
     for (case, p, r) in pairs {
         // Both files decode at once: gzip inflation dominates the run time on large label maps.
-        let (pred, reference) = rayon::join(|| read_label_map(p), || read_label_map(r));
+        let (pred, reference) = rayon::join(|| read_case_labels(p), || read_case_labels(r));
         let (pred, reference) = (pred?, reference?);
-        let aligned = align_to_reference(&pred, &reference, opts.allow_resample)
-            .map_err(|e| ValidateError::Other(format!("case {case}: {e}")))?;
+        for (side, c) in [("prediction", &pred), ("reference", &reference)] {
+            for n in &c.notes {
+                warnings.push(format!("case {case} ({side}): {n}"));
+            }
+        }
+        let any_seg = pred.from_seg || reference.from_seg;
+        // A SEG holds only the slices it labels: grow a SEG reference to cover the prediction's labels so that
+        // predicted labels outside its slab count as errors, and always resample onto the reference grid.
+        let reference_labels = if reference.from_seg && !pred.from_seg {
+            grow_to_cover(&reference.labels, &pred.labels)
+        } else {
+            reference.labels
+        };
+        let aligned = align_to_reference(
+            &pred.labels,
+            &reference_labels,
+            opts.allow_resample || any_seg,
+        )
+        .map_err(|e| ValidateError::Other(format!("case {case}: {e}")))?;
         let resampled = matches!(aligned, std::borrow::Cow::Owned(_));
         if resampled {
             warnings.push(format!(
                 "case {case}: prediction resampled onto the reference grid (nearest neighbour)"
             ));
         }
-        let labels = segmentation_metrics(&aligned, &reference)?;
+        let labels = segmentation_metrics(&aligned, &reference_labels)?;
         let mean_dice = if labels.is_empty() {
             f64::NAN
         } else {
@@ -464,11 +554,24 @@ fn run_segmentation(
                 "case {case}: no label in either map; left out of the means"
             ));
         }
+        let largest = largest_disagreement(&aligned, &reference_labels);
+        let pictures = match &largest {
+            Some(d) => match disagreement_pictures(&aligned, &reference_labels, d) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    warnings.push(format!("case {case}: no picture ({e})"));
+                    None
+                }
+            },
+            None => None,
+        };
         cases.push(SegmentationCase {
             case: case.clone(),
             labels,
             mean_dice,
             resampled,
+            largest_disagreement: largest,
+            pictures,
         });
     }
     let all_labels: BTreeSet<u16> = cases
@@ -524,6 +627,9 @@ fn run_segmentation(
         10,
         true,
     );
+    for c in cases.iter_mut().filter(|c| !worst_cases.contains(&c.case)) {
+        c.pictures = None;
+    }
     Ok(SegmentationResults {
         cases,
         per_label,
@@ -535,7 +641,7 @@ fn run_segmentation(
 /// Centroids from a label map or a JSON object `{"<label>": [x, y, z], …}` (LPS mm).
 fn read_centroids(path: &Path) -> Result<BTreeMap<u16, [f64; 3]>> {
     if !has_ext(path, ".json") {
-        return Ok(label_centroids_mm(&read_label_map(path)?));
+        return Ok(label_centroids_mm(&read_case_labels(path)?.labels));
     }
     let bad = |reason: String| ValidateError::File {
         path: path.display().to_string(),
@@ -550,7 +656,7 @@ fn read_centroids(path: &Path) -> Result<BTreeMap<u16, [f64; 3]>> {
         .as_object()
         .ok_or_else(|| bad("expected an object of label → [x, y, z] (LPS mm)".into()))?;
     let mut out = BTreeMap::new();
-    for (k, p) in obj {
+    for (k, p) in obj.iter().filter(|(k, _)| !is_uid_key(k)) {
         let label: u16 = k
             .parse()
             .map_err(|_| bad(format!("label '{k}' is not a number 1…65535")))?;

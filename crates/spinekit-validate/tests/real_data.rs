@@ -138,3 +138,108 @@ fn aasce_angles_perturbed_by_two_degrees() {
     let ba = bland_altman(&flat(&pred), &flat(&reference)).unwrap();
     assert!((ba.bias.value - 2.0).abs() < 1e-12 && ba.sd_diff < 1e-9);
 }
+
+/// The whole `validate` workflow (files in, report out) on the TotalSegmentator vertebrae: against itself every
+/// Dice is 1 and every surface distance 0; against a copy shifted 2 voxels along j every Dice equals the count
+/// on the original (`dice_by_counting`), and the HTML carries the worst offenders' pictures.
+#[test]
+fn workflow_on_totalseg_vertebrae_itself_and_shifted() {
+    let Some(p) = shared_data("ct-totalseg-example/labels/vertebrae.nii.gz") else {
+        return;
+    };
+    let mut o = workflow::ValidateOptions::new(&p, &p);
+    o.bootstrap.resamples = 200;
+    let report = workflow::run_validation(&o).unwrap();
+    assert_eq!(report.paired_cases, 1);
+    let workflow::TaskResults::Segmentation(s) = &report.results else {
+        panic!("task")
+    };
+    assert_eq!(s.mean_dice.value, 1.0);
+    assert_eq!(s.per_label.len(), 8);
+    assert!(s.cases[0].largest_disagreement.is_none());
+    for l in &s.per_label {
+        assert_eq!(l.hd95_mm.as_ref().unwrap().value, 0.0);
+    }
+
+    let v = read_label_map(&p).unwrap();
+    let d = [0isize, 2, 0];
+    let t = tempfile::tempdir().unwrap();
+    let moved = t.path().join("vertebrae.nii.gz");
+    spinekit_nifti::write_nifti(
+        &moved,
+        &shifted(&v, d),
+        None,
+        &spinekit_nifti::WriteOptions::default(),
+    )
+    .unwrap();
+    let mut o = workflow::ValidateOptions::new(&moved, &p);
+    o.bootstrap.resamples = 200;
+    let report = workflow::run_validation(&o).unwrap();
+    let workflow::TaskResults::Segmentation(s) = &report.results else {
+        panic!("task")
+    };
+    let mut sum = 0.0;
+    for m in &s.cases[0].labels {
+        let want = dice_by_counting(&v, d, m.counts.label);
+        assert!((m.dice - want).abs() < 1e-12, "label {}", m.counts.label);
+        sum += want;
+    }
+    assert!((s.mean_dice.value - sum / s.cases[0].labels.len() as f64).abs() < 1e-12);
+    let dis = s.cases[0].largest_disagreement.unwrap();
+    assert_eq!(
+        dis.voxel_axis, 2,
+        "TotalSegmentator example is stored axial"
+    );
+    let (_, html) = workflow::write_report(&report, &t.path().join("out")).unwrap();
+    let html = std::fs::read_to_string(html).unwrap();
+    assert_eq!(html.matches("data:image/png;base64,").count(), 3);
+}
+
+/// The `validate` workflow on AASCE angles.csv against a copy with every angle + 2°: MAE 2° per angle, bias 2°,
+/// SMAPE = mean of 6 / (2Σa + 6) × 100 % per image.
+#[test]
+fn workflow_on_aasce_angles_perturbed() {
+    let Some(p) = shared_data("xr-aasce-training/labels/angles.csv") else {
+        return;
+    };
+    let text = std::fs::read_to_string(&p).unwrap();
+    let reference: Vec<Vec<f64>> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split(',').map(|x| x.trim().parse().unwrap()).collect())
+        .collect();
+    let t = tempfile::tempdir().unwrap();
+    let moved = t.path().join("angles.csv");
+    let perturbed: String = reference
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|a| format!("{}", a + 2.0))
+                .collect::<Vec<_>>()
+                .join(",")
+                + "\n"
+        })
+        .collect();
+    std::fs::write(&moved, perturbed).unwrap();
+    let mut o = workflow::ValidateOptions::new(&moved, &p);
+    o.bootstrap.resamples = 200;
+    let report = workflow::run_validation(&o).unwrap();
+    assert_eq!(report.task, workflow::Task::Measurements);
+    assert_eq!(report.paired_cases, 481);
+    let workflow::TaskResults::Measurements(m) = &report.results else {
+        panic!("task")
+    };
+    assert_eq!(m.measurements.len(), 3);
+    for x in &m.measurements {
+        assert_eq!(x.n, 481);
+        assert!((x.mae.value - 2.0).abs() < 1e-9, "{}", x.name);
+        let ba = x.bland_altman.as_ref().unwrap();
+        assert!((ba.bias.value - 2.0).abs() < 1e-9 && ba.sd_diff < 1e-9);
+    }
+    let want: f64 = reference
+        .iter()
+        .map(|r| 100.0 * 6.0 / (2.0 * r.iter().sum::<f64>() + 6.0))
+        .sum::<f64>()
+        / reference.len() as f64;
+    assert!((m.smape_percent.as_ref().unwrap().value - want).abs() < 1e-9);
+}
