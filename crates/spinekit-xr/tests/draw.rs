@@ -25,7 +25,10 @@ fn ap_picture_marks_corners_and_lines_and_round_trips_as_png() {
     // T1's top-left corner is a red dot; T3 (no end vertebra of any curve) has its line, row 140, in green
     // between its sides (end vertebrae such as T1 get the yellow extended line instead).
     assert_eq!(img.get_pixel(170, 48).0, [255, 60, 60]);
-    assert!(a.curves.iter().all(|c| c.upper_end_index != 2 && c.lower_end_index != 2));
+    assert!(a
+        .curves
+        .iter()
+        .all(|c| c.upper_end_index != 2 && c.lower_end_index != 2));
     assert_eq!(img.get_pixel(200, 140).0, [80, 220, 80]);
     assert_eq!(img.get_pixel(200, 60).0, [255, 220, 0]);
     // The main curve's end-vertebra lines are extended to the image borders in yellow (T9 is tilted: main T1–T9
