@@ -46,6 +46,20 @@ pub fn measurement_groups(r: &AnalysisReport, seg: &SegOutput) -> Vec<Measuremen
             continue;
         };
         let mut ms: Vec<Option<Measurement>> = Vec::new();
+        // The whole-vertebra volume exists for every segment, so each segment has a group even when the body
+        // could not be measured (a partial vertebra at the edge of the view).
+        if let Some(sv) = r.spine.vertebrae.iter().find(|s| s.level == v.level) {
+            ms.push(m(
+                volume(),
+                sv.volume_ml,
+                UcumUnit::ml(),
+                Some(private(
+                    "SPK-VERTEBRA-MASK",
+                    "Whole vertebra mask voxel count times voxel volume",
+                )),
+                None,
+            ));
+        }
         if let Measured::Value(b) = &v.body {
             ms.push(m(
                 volume(),
@@ -237,7 +251,14 @@ pub fn write_dicom(
         &info,
     )?;
     let groups = measurement_groups(report, &seg);
-    let sr = write_sr(&dir.join("sr.dcm"), source, Some(&seg), &groups, &info)?;
+    // SEG and SR are one result: without the SR, the SEG is removed rather than left alone.
+    let sr = match write_sr(&dir.join("sr.dcm"), source, Some(&seg), &groups, &info) {
+        Ok(sr) => sr,
+        Err(e) => {
+            let _ = std::fs::remove_file(dir.join("seg.dcm"));
+            return Err(e);
+        }
+    };
     let g = labels.geometry();
     let index = serde_json::json!({
         "seg_sop_instance_uid": seg.sop_instance_uid,
