@@ -21,7 +21,7 @@ command -v dciodvfy >/dev/null || { missing "dciodvfy not found (pip install dic
 python3 -c "import highdicom, pydicom, numpy" 2>/dev/null || { missing "highdicom/pydicom not importable"; exit 0; }
 
 (cd "$root" && cargo build --release -q -p spinekit)
-bin="$root/target/release/spinekit"
+bin="${CARGO_TARGET_DIR:-$root/target}/release/spinekit"
 
 status=0
 ran=0
