@@ -124,14 +124,17 @@ impl Default for LabelStats {
     }
 }
 
+/// One canal section to measure: where, its name, the (centre, superior, posterior) frame if known, whether the
+/// thresholds apply, and why not when the frame is missing.
+type CanalJob = (CanalLocation, String, Option<(V3, V3, V3)>, bool, String);
+
 impl LabelStats {
     fn add(&mut self, i: usize, j: usize, k: usize) {
         self.count += 1;
-        let q = [i, j, k];
-        for a in 0..3 {
-            self.sum[a] += q[a] as f64;
-            self.lo[a] = self.lo[a].min(q[a]);
-            self.hi[a] = self.hi[a].max(q[a]);
+        for (a, q) in [i, j, k].into_iter().enumerate() {
+            self.sum[a] += q as f64;
+            self.lo[a] = self.lo[a].min(q);
+            self.hi[a] = self.hi[a].max(q);
         }
     }
     fn merge(&mut self, o: &LabelStats) {
@@ -550,7 +553,7 @@ pub fn measure(
 
     // Canal at each mid-body and disc.
     let t = Instant::now();
-    let mut jobs: Vec<(CanalLocation, String, Option<(V3, V3, V3)>, bool, String)> = Vec::new();
+    let mut jobs: Vec<CanalJob> = Vec::new();
     let locus = |w: &Work| -> Option<(V3, V3, V3)> {
         let b = w.geom.as_ref().ok()?;
         Some((add(b.c, scale(b.p, b.post_mm + 8.0)), b.s, b.p))
