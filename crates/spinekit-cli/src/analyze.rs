@@ -137,10 +137,11 @@ pub fn analyze_ct(
     pb.inc(1);
 
     // The phase decides the bone-density thresholds: the user's word, else a confident estimate, else unknown.
-    let phase = ctx.phase_override.or_else(|| match &body {
+    let estimated = match &body {
         Measured::Value(b) if b.contrast.confidence >= 0.5 => b.contrast.phase,
         _ => None,
-    });
+    };
+    let phase = ctx.phase_override.or(estimated);
     pb.set_message("measuring vertebrae");
     let t = Instant::now();
     let measurements =
@@ -169,7 +170,7 @@ pub fn analyze_ct(
     for (name, ms) in seg.timings.iter().map(|s| (s.stage, s.ms)) {
         stages.push(Stage {
             stage: format!("  segmentation: {name}"),
-            ms: ms as f64,
+            ms,
         });
     }
     let report = AnalysisReport {
@@ -375,9 +376,7 @@ pub fn analyze(a: AnalyzeArgs) -> CmdResult {
         hints = ContrastHints {
             contrast_bolus_agent: opt(&s.contrast_bolus_agent),
             series_description: opt(&s.series_description),
-            other_text: opt(&format!("{} {}", s.study_description, s.protocol_name)
-                .trim()
-                .to_string()),
+            other_text: opt(format!("{} {}", s.study_description, s.protocol_name).trim()),
         };
     }
     if patient.height_cm.is_none() {
