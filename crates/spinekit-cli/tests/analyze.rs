@@ -1,20 +1,10 @@
 //! `spinekit analyze` end to end on a phantom (no shared data needed) and on the real CTs when present.
 
+mod common;
+
+use common::{lumbar_phantom, spinekit};
 use spinekit_testdata::shared_data;
 use std::path::Path;
-use std::process::Command;
-
-fn spinekit(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_spinekit"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn read_json(p: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
@@ -24,19 +14,7 @@ fn read_json(p: &Path) -> serde_json::Value {
 #[test]
 fn analyze_phantom_writes_a_complete_report() {
     let dir = tempfile::tempdir().unwrap();
-    let ph = dir.path().join("ph");
-    let (code, _, err) = spinekit(&[
-        "phantom",
-        "-o",
-        ph.to_str().unwrap(),
-        "--levels",
-        "T11-sacrum",
-        "--voxel-mm",
-        "1.5",
-        "--fit-fov-mm",
-        "360",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let ph = lumbar_phantom(dir.path());
     let out = dir.path().join("report");
     let (code, stdout, err) = spinekit(&[
         "analyze",

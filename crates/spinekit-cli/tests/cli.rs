@@ -1,21 +1,11 @@
 //! The command line as a user meets it: real inputs give reports; bad inputs give one error line and exit 1.
 
+mod common;
+
+use common::{lumbar_phantom, spinekit};
 use spinekit_testdata::shared_data;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn spinekit(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_spinekit"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn info_json(path: &Path, extra: &[&str]) -> serde_json::Value {
     let mut args = vec!["info", path.to_str().unwrap(), "--json"];
@@ -328,19 +318,7 @@ fn demo_runs_without_data() {
 #[test]
 fn segment_writes_maps_and_refuses_non_ct_with_distinct_status() {
     let dir = tempfile::tempdir().unwrap();
-    let ph = dir.path().join("ph");
-    let (code, _, err) = spinekit(&[
-        "phantom",
-        "-o",
-        ph.to_str().unwrap(),
-        "--levels",
-        "T11-sacrum",
-        "--voxel-mm",
-        "1.5",
-        "--fit-fov-mm",
-        "360",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let ph = lumbar_phantom(dir.path());
     let out = dir.path().join("seg");
     let (code, stdout, err) = spinekit(&[
         "segment",
