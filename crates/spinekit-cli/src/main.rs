@@ -3,6 +3,7 @@
 
 mod analyze;
 mod commands;
+mod demo_truth;
 mod learn;
 mod phantom;
 mod segment;

@@ -466,13 +466,26 @@ pub fn demo(a: DemoArgs) -> CmdResult {
         dir.join("sagittal.png").display(),
         dir.join("coronal.png").display()
     );
-    let seg_dir = dir.join("segment");
     let t1 = std::time::Instant::now();
-    let seg = crate::segment::run_engine(&ph.ct)?;
-    crate::segment::write_segmentation(&seg_dir, &seg)?;
+    let ctx = crate::analyze::AnalysisContext {
+        patient_sources: vec!["synthetic phantom: no height, weight, sex or age".into()],
+        input: Some(spinekit_report::InputSummary {
+            format: "NIfTI (synthetic phantom)".into(),
+            dims: ph.ct.dims(),
+            spacing_mm: ph.ct.geometry().spacing_mm,
+            orientation: ph.ct.geometry().orientation_code().to_string(),
+            series_description: None,
+            study_instance_uid: None,
+            series_instance_uid: None,
+        }),
+        ..Default::default()
+    };
+    let analysis = crate::analyze::analyze_ct(ph.ct.clone(), ctx, true)?;
+    let seg = &analysis.segmentation;
+    let seg_dir = dir.join("segment");
+    crate::segment::write_segmentation(&seg_dir, seg)?;
     println!(
-        "6. CT engine: segmented and named the vertebrae in {:.2} s → {}",
-        t1.elapsed().as_secs_f64(),
+        "6. CT engine: segmented and named the vertebrae → {}",
         seg_dir.display()
     );
     let n = &seg.report.numbering;
@@ -497,6 +510,20 @@ pub fn demo(a: DemoArgs) -> CmdResult {
         let yes = if found.is_some() { "yes" } else { "no" };
         println!("     {:<7} {yes:<6} {dice:<14.3} {err_mm}", lt.level.name());
     }
+    let an_dir = dir.join("analyze");
+    crate::analyze::write_analysis(&an_dir, &analysis)?;
+    let cmp = crate::demo_truth::compare(t, &analysis.report);
+    write_json(&an_dir.join("truth_comparison.json"), &cmp)?;
+    println!(
+        "7. analyze: measured every level in {:.2} s (segmentation included) → {}",
+        t1.elapsed().as_secs_f64(),
+        an_dir.join("report.html").display()
+    );
+    for f in analysis.report.findings.iter().filter(|f| f.flag) {
+        println!("     ! {}", f.text);
+    }
+    println!("8. analyze versus the phantom's truth (analyze/truth_comparison.json):");
+    println!("{}", crate::demo_truth::to_text(&cmp));
     println!("Outputs are research results on synthetic data; truth.json holds every true value.");
     Ok(())
 }

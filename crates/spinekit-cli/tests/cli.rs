@@ -312,6 +312,29 @@ fn demo_runs_without_data() {
     assert!(out.contains("NOT A MEDICAL DEVICE"));
     assert!(out.contains("levels in view"));
     assert!(dir.path().join("truth.json").is_file());
+    // The demo ends with the analyze report and its comparison against the phantom's truth.
+    assert!(dir.path().join("analyze/report.html").is_file());
+    assert!(out.contains("analyze versus the phantom's truth"), "{out}");
+    let cmp: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("analyze/truth_comparison.json")).unwrap(),
+    )
+    .unwrap();
+    let rows = cmp["rows"].as_array().unwrap();
+    let total = cmp["total"].as_u64().unwrap();
+    let ok = cmp["within_tolerance"].as_u64().unwrap();
+    assert_eq!(rows.len() as u64, total);
+    assert_eq!(
+        rows.iter().filter(|r| r["within_tolerance"] == true).count() as u64,
+        ok
+    );
+    // L1–L5: three heights, a grade and a density each, plus Cobb, lordosis and three L3 areas.
+    assert!(total >= 30, "only {total} rows");
+    let lordosis = rows
+        .iter()
+        .find(|r| r["quantity"].as_str().unwrap().starts_with("lumbar lordosis"))
+        .expect("a lordosis row");
+    assert!(lordosis["measured"].is_string(), "{lordosis}");
+    assert!(ok * 10 >= total * 9, "{ok} of {total} within tolerance:\n{out}");
 }
 
 /// `spinekit segment` writes its maps and report; refusals have their own exit statuses.

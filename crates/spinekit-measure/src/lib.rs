@@ -281,7 +281,9 @@ pub fn measure(
                 return fail(format!("{} has no vertebral-body voxels", lv.level));
             };
             let at_border = (0..3).any(|a| st.lo[a] == 0 || st.hi[a] + 1 >= dims[a]);
-            if lv.partial || at_border {
+            // The sacrum is nearly always cut caudally by an abdominal field of view; only its superior (S1)
+            // endplate is used (lordosis, L5–S1 slip), so a cut below it does not prevent the measurement.
+            if (lv.partial || at_border) && lv.level != Level::Sacrum {
                 return fail(format!(
                     "{} is cut by the edge of the field of view (partial vertebra)",
                     lv.level

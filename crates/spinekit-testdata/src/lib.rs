@@ -10,7 +10,15 @@ pub fn shared_root() -> PathBuf {
     if let Some(p) = std::env::var_os("SPINEKIT_SHARED_DATA") {
         return PathBuf::from(p);
     }
-    // This crate lives at <workspace>/crates/spinekit-testdata.
+    // Every crate lives at <workspace>/crates/<name>. Prefer the manifest folder cargo gives the running test:
+    // the compile-time path below goes stale when a build from another checkout is reused via a shared
+    // target folder (tests then skipped silently).
+    if let Some(dir) = std::env::var_os("CARGO_MANIFEST_DIR") {
+        let p = PathBuf::from(dir).join("../../../shared/data");
+        if p.exists() {
+            return p;
+        }
+    }
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
 }
 
