@@ -19,7 +19,7 @@ mod sr;
 pub use codes::*;
 pub use common::complete_source;
 pub use ds::{ds, new_uid};
-pub use seg::{write_seg, LabelLayer, SegOutput, SegmentSpec, SEGMENTATION_STORAGE};
+pub use seg::{unnamed_label, write_seg, LabelLayer, SegOutput, SegmentSpec, SEGMENTATION_STORAGE};
 pub use spinekit_dicom::{source_series, SourceInstance, SourceSeries};
 pub use sr::{write_sr, Measurement, MeasurementGroup, SrOutput, COMPREHENSIVE_SR_STORAGE};
 

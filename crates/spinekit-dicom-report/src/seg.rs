@@ -29,6 +29,8 @@ pub struct SegmentSpec {
     pub anatomic_region: Option<Code>,
     /// Tracking ID (0062,0020); a Tracking UID is generated with it.
     pub tracking_id: Option<String>,
+    /// Segment Description (0062,0006): e.g. why a level name is uncertain.
+    pub description: Option<String>,
 }
 
 impl SegmentSpec {
@@ -41,8 +43,32 @@ impl SegmentSpec {
             property_type: level_code(level),
             anatomic_region: None,
             tracking_id: Some(format!("{} vertebra", level.name())),
+            description: None,
         }
     }
+
+    /// A vertebra whose level could not be identified (no anchor in view): a generic "Vertebra" type and a
+    /// label that says so, so no reader mistakes a placeholder for a level. `ordinal` counts from the top (1).
+    pub fn unnamed_vertebra(label_value: u8, ordinal: usize) -> Self {
+        Self {
+            label_value,
+            label: unnamed_label(ordinal),
+            category: category_anatomical_structure(),
+            property_type: crate::codes::vertebra(),
+            anatomic_region: None,
+            tracking_id: Some(format!("vertebra {ordinal} from the top (level not identified)")),
+            description: Some(
+                "level not identified: no sacrum, rib or first-rib anchor in the field of view; vertebrae are \
+                 counted from the top of the view"
+                    .into(),
+            ),
+        }
+    }
+}
+
+/// Segment label of an unnamed vertebra (`ordinal` from the top, 1-based).
+pub fn unnamed_label(ordinal: usize) -> String {
+    format!("vertebra {ordinal} (level unknown)")
 }
 
 /// A label volume on the source grid and the segments to take from it. Several layers may overlap (each
@@ -465,6 +491,14 @@ fn segment_item(number: u16, s: &SegmentSpec) -> Obj {
         tags::SEGMENTED_PROPERTY_TYPE_CODE_SEQUENCE,
         &s.property_type,
     );
+    if let Some(d) = &s.description {
+        put_str(
+            &mut it,
+            tags::SEGMENT_DESCRIPTION,
+            VR::ST,
+            &truncate(d, 1024),
+        );
+    }
     if let Some(r) = &s.anatomic_region {
         put_seq(&mut it, tags::ANATOMIC_REGION_SEQUENCE, vec![code_item(r)]);
     }

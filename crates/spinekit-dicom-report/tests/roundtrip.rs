@@ -637,3 +637,32 @@ fn level_codes_are_distinct_for_standard_levels() {
     assert_eq!(disc_code(Level::L4, Level::L5).unwrap().value, "84020006");
     assert!(disc_code(Level::L5, Level::L6).is_none());
 }
+
+/// A vertebra whose level is unknown is written as a generic "Vertebra" segment whose label and description
+/// say so — never with a level code.
+#[test]
+fn unnamed_vertebra_segment_carries_no_level() {
+    let c = case();
+    let path = c.out.join("seg.dcm");
+    let mut spec = SegmentSpec::unnamed_vertebra(Level::L3.verse_label(), 2);
+    spec.tracking_id = Some("vertebra 2".into());
+    let seg = write_seg(
+        &path,
+        &c.source,
+        &[LabelLayer {
+            labels: &c.labels,
+            segments: vec![spec],
+        }],
+        &WriterInfo::default(),
+    )
+    .unwrap();
+    assert_eq!(seg.segments, vec![(1, unnamed_label(2))]);
+    let f = open_file(&path).unwrap();
+    let o: &InMemDicomObject = &f;
+    let s = &items(o, tags::SEGMENT_SEQUENCE)[0];
+    assert_eq!(text(s, tags::SEGMENT_LABEL), "vertebra 2 (level unknown)");
+    assert!(text(s, tags::SEGMENT_DESCRIPTION).contains("level not identified"));
+    let t = &items(s, tags::SEGMENTED_PROPERTY_TYPE_CODE_SEQUENCE)[0];
+    assert_eq!(text(t, tags::CODE_MEANING), vertebra().meaning);
+    assert_ne!(text(t, tags::CODE_VALUE), level_code(Level::L3).value);
+}

@@ -4,10 +4,11 @@
 
 use crate::model::AnalysisReport;
 use spinekit_anatomy::Level;
+use spinekit_ct::NumberingStatus;
 use spinekit_dicom_report::{
-    attenuation_coefficient, level_code, mean, volume, write_seg, write_sr, Code, LabelLayer,
-    Measurement, MeasurementGroup, ReportError, SegOutput, SegmentSpec, SourceSeries, SrOutput,
-    UcumUnit, WriterInfo,
+    attenuation_coefficient, level_code, mean, unnamed_label, volume, write_seg, write_sr, Code,
+    LabelLayer, Measurement, MeasurementGroup, ReportError, SegOutput, SegmentSpec, SourceSeries,
+    SrOutput, UcumUnit, WriterInfo,
 };
 use spinekit_image::Volume;
 use spinekit_measure::Measured;
@@ -38,11 +39,55 @@ fn m(
     })
 }
 
-/// Measurement groups for the SR: every measured vertebra (with its segment number) and L3 body composition.
+/// True when the engine could not anchor the numbering: level names are placeholders and must not be written
+/// as anatomy into DICOM.
+fn numbering_failed(r: &AnalysisReport) -> bool {
+    r.spine.numbering.status == NumberingStatus::Failed
+}
+
+/// The SEG segment for each vertebra of the report, in the report's order (cranial first). With a failed
+/// numbering the segments are "vertebra N (level unknown)" with the generic Vertebra type; with an uncertain one
+/// they keep the most likely level and say why in the Segment Description.
+pub fn segment_specs(r: &AnalysisReport) -> Vec<SegmentSpec> {
+    let n = &r.spine.numbering;
+    r.spine
+        .vertebrae
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match n.status {
+            NumberingStatus::Failed => SegmentSpec::unnamed_vertebra(v.label, i + 1),
+            NumberingStatus::Uncertain => SegmentSpec {
+                description: Some(format!(
+                    "most likely level; numbering uncertain: {}",
+                    n.reason
+                )),
+                ..SegmentSpec::vertebra(v.level)
+            },
+            NumberingStatus::Confident => SegmentSpec::vertebra(v.level),
+        })
+        .collect()
+}
+
+/// The segment label of a level in this report (see [`segment_specs`]).
+fn segment_label(r: &AnalysisReport, level: Level) -> Option<String> {
+    if numbering_failed(r) {
+        let i = r.spine.vertebrae.iter().position(|v| v.level == level)?;
+        Some(unnamed_label(i + 1))
+    } else {
+        Some(level.name().to_string())
+    }
+}
+
+/// Measurement groups for the SR: every measured vertebra (with its segment number) and L3 body composition
+/// (the latter only when the levels are anchored).
 pub fn measurement_groups(r: &AnalysisReport, seg: &SegOutput) -> Vec<MeasurementGroup> {
     let mut groups = Vec::new();
+    let failed = numbering_failed(r);
     for v in &r.measurements.vertebrae {
-        let Some(&(number, _)) = seg.segments.iter().find(|(_, l)| l == v.level.name()) else {
+        let Some(label) = segment_label(r, v.level) else {
+            continue;
+        };
+        let Some(&(number, _)) = seg.segments.iter().find(|(_, l)| *l == label) else {
             continue;
         };
         let mut ms: Vec<Option<Measurement>> = Vec::new();
@@ -135,9 +180,17 @@ pub fn measurement_groups(r: &AnalysisReport, seg: &SegOutput) -> Vec<Measuremen
             continue;
         }
         groups.push(MeasurementGroup {
-            tracking_id: format!("{} vertebra", v.level.name()),
+            tracking_id: if failed {
+                label.clone()
+            } else {
+                format!("{} vertebra", v.level.name())
+            },
             finding: spinekit_dicom_report::vertebra(),
-            finding_site: Some(level_code(v.level)),
+            finding_site: Some(if failed {
+                spinekit_dicom_report::vertebra()
+            } else {
+                level_code(v.level)
+            }),
             referenced_segment: Some(number),
             method: Some(private(
                 "SPK-CT-ENGINE",
@@ -146,7 +199,8 @@ pub fn measurement_groups(r: &AnalysisReport, seg: &SegOutput) -> Vec<Measuremen
             measurements: ms,
         });
     }
-    if let Measured::Value(b) = &r.body_composition {
+    // "L3" is a placeholder when the numbering failed: no body-composition group is claimed for it.
+    if let (false, Measured::Value(b)) = (failed, &r.body_composition) {
         let l3 = b
             .levels
             .iter()
@@ -235,11 +289,10 @@ pub fn write_dicom(
     labels: &Volume<u8>,
 ) -> Result<DicomOutputs, ReportError> {
     let info = WriterInfo::default();
-    let specs: Vec<SegmentSpec> = report
-        .spine
-        .vertebrae
+    let specs = segment_specs(report);
+    let values: Vec<(String, u8)> = specs
         .iter()
-        .map(|v| SegmentSpec::vertebra(v.level))
+        .map(|s| (s.label.clone(), s.label_value))
         .collect();
     let seg = write_seg(
         &dir.join("seg.dcm"),
@@ -264,7 +317,7 @@ pub fn write_dicom(
         "seg_sop_instance_uid": seg.sop_instance_uid,
         "sr_sop_instance_uid": sr.sop_instance_uid,
         "segments": seg.segments.iter().map(|(n, l)| {
-            let lab = report.spine.vertebrae.iter().find(|v| v.level.name() == l).map(|v| v.label).unwrap_or(0);
+            let lab = values.iter().find(|(name, _)| name == l).map(|(_, v)| *v).unwrap_or(0);
             let voxels = labels.data().iter().filter(|&&x| x == lab).count();
             serde_json::json!({"number": n, "label": l, "voxels": voxels})
         }).collect::<Vec<_>>(),
