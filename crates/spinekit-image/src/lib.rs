@@ -15,5 +15,5 @@ pub use error::ImageError;
 pub use geometry::{Geometry, OrientationCode};
 pub use image2d::{Image2D, PixelSpacingSource};
 pub use orient::reorient_to;
-pub use resample::{resample_to_grid, resample_to_spacing, Interpolation};
+pub use resample::{resample_to_grid, resample_to_spacing, Border, Interpolation};
 pub use volume::{AnyVolume, IntensityRange, Volume, Voxel, VoxelType};

@@ -266,3 +266,54 @@ fn offset_stays_inside_the_grid() {
     assert_eq!(v.offset([2, 3, 4], [0, 1, 0]), None);
     assert_eq!(v.offset([2, 3, 4], [0, 0, 1]), None);
 }
+
+/// The world-point sampler: exact at voxel centres, linear in between (fractional values kept), and its two
+/// border rules (voxel centres vs the half-voxel the edge voxels cover).
+#[test]
+fn world_point_sampler_values_and_borders() {
+    let g = Geometry {
+        origin_mm: [12.0, -40.0, 300.0],
+        spacing_mm: [0.8, 1.2, 2.5],
+        direction: rot(0.2, -0.1, 0.4),
+    };
+    let v = ramp([4, 3, 5], g);
+    for (i, j, k) in [(0, 0, 0), (3, 2, 4), (1, 2, 3)] {
+        let w = v.voxel_to_world([i, j, k]);
+        for interp in [Interpolation::Linear, Interpolation::Nearest] {
+            let x = v.value_at_mm(w, interp, Border::Centres).unwrap();
+            // Nearest is exact; linear up to the float noise of world → index.
+            assert!((x - v.get(i, j, k) as f64).abs() < 1e-6, "{x} at {i},{j},{k}");
+        }
+    }
+    // Halfway between (1,1,1) and (2,1,1): the mean, not rounded.
+    let w = g.index_to_world([1.5, 1.0, 1.0]);
+    let mean = 0.5 * (v.get(1, 1, 1) as f64 + v.get(2, 1, 1) as f64);
+    let x = v
+        .value_at_mm(w, Interpolation::Linear, Border::Centres)
+        .unwrap();
+    assert!((x - mean).abs() < 1e-9, "{x} vs {mean}");
+    // A quarter voxel outside the first centre: only the half-voxel rule samples it (edge value).
+    let out = g.index_to_world([-0.25, 1.0, 1.0]);
+    assert_eq!(
+        v.value_at_mm(out, Interpolation::Linear, Border::Centres),
+        None
+    );
+    let edge = v
+        .value_at_mm(out, Interpolation::Nearest, Border::HalfVoxel)
+        .unwrap();
+    assert_eq!(edge, v.get(0, 1, 1) as f64);
+    // Beyond the half voxel: outside for both.
+    let far = g.index_to_world([3.6, 1.0, 1.0]);
+    assert_eq!(
+        v.value_at_mm(far, Interpolation::Linear, Border::HalfVoxel),
+        None
+    );
+    // Agrees with resampling onto a grid whose single voxel sits at the point.
+    let p = g.index_to_world([2.3, 0.7, 3.1]);
+    let one = Geometry { origin_mm: p, ..g };
+    let r = resample_to_grid(&v, [1, 1, 1], one, Interpolation::Linear, f32::NAN).unwrap();
+    let x = v
+        .value_at_mm(p, Interpolation::Linear, Border::Centres)
+        .unwrap();
+    assert!((x - r.get(0, 0, 0) as f64).abs() < 1e-3);
+}

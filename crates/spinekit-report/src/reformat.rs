@@ -1,7 +1,7 @@
 //! Curved planar reformats along the spine's centreline, for the report's overview pictures.
 
 use image::RgbImage;
-use spinekit_image::{Volume, Voxel};
+use spinekit_image::{Border, Interpolation, Volume, Voxel};
 use spinekit_picture::{label_colour, Window};
 
 /// Which overview picture.
@@ -126,7 +126,7 @@ pub fn curved_reformat<T: Voxel>(
             for d in [-1.5, 0.0, 1.5] {
                 let mut q = p;
                 q[across] += d;
-                if let Some(v) = trilinear(ct, q) {
+                if let Some(v) = ct.value_at_mm(q, Interpolation::Linear, Border::HalfVoxel) {
                     sum += v;
                     n += 1;
                 }
@@ -136,7 +136,9 @@ pub fn curved_reformat<T: Voxel>(
             } else {
                 window.apply(sum / n as f64)
             };
-            let label = labels.and_then(|l| nearest(l, p)).unwrap_or(0);
+            let label = labels
+                .and_then(|l| l.value_at_mm(p, Interpolation::Nearest, Border::HalfVoxel))
+                .map_or(0, |v| v as u8);
             let px = if label == 0 || n == 0 {
                 [grey, grey, grey]
             } else {
@@ -157,53 +159,6 @@ pub fn curved_reformat<T: Voxel>(
         col0_mm: col0,
         row0_z_mm: row0,
     }
-}
-
-fn trilinear<T: Voxel>(v: &Volume<T>, p: [f64; 3]) -> Option<f64> {
-    let idx = v.geometry().world_to_index(p);
-    let d = v.dims();
-    let mut base = [0usize; 3];
-    let mut f = [0.0; 3];
-    for a in 0..3 {
-        let x = idx[a];
-        if !(x > -0.5 && x < d[a] as f64 - 0.5) {
-            return None;
-        }
-        let x = x.clamp(0.0, (d[a] - 1) as f64);
-        let b = (x.floor() as usize).min(d[a].saturating_sub(2));
-        base[a] = b;
-        f[a] = if d[a] > 1 { x - b as f64 } else { 0.0 };
-    }
-    let mut acc = 0.0;
-    for dk in 0..2 {
-        for dj in 0..2 {
-            for di in 0..2 {
-                let (i, j, k) = (base[0] + di, base[1] + dj, base[2] + dk);
-                if i >= d[0] || j >= d[1] || k >= d[2] {
-                    continue;
-                }
-                let wgt = (if di == 1 { f[0] } else { 1.0 - f[0] })
-                    * (if dj == 1 { f[1] } else { 1.0 - f[1] })
-                    * (if dk == 1 { f[2] } else { 1.0 - f[2] });
-                acc += wgt * v.get(i, j, k).to_f64();
-            }
-        }
-    }
-    Some(acc)
-}
-
-fn nearest(v: &Volume<u8>, p: [f64; 3]) -> Option<u8> {
-    let idx = v.geometry().world_to_index(p);
-    let d = v.dims();
-    let mut ii = [0usize; 3];
-    for a in 0..3 {
-        let r = idx[a].round();
-        if r < 0.0 || r >= d[a] as f64 {
-            return None;
-        }
-        ii[a] = r as usize;
-    }
-    Some(v.get(ii[0], ii[1], ii[2]))
 }
 
 #[cfg(test)]
