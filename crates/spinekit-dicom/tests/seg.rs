@@ -1,180 +1,10 @@
 //! DICOM SEG reading on small Segmentation objects written here with dicom-rs (independent of the reader).
 
-use dicom_core::value::DataSetSequence;
-use dicom_core::{DataElement, PrimitiveValue, VR};
-use dicom_dictionary_std::tags;
-use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
-use spinekit_dicom::{
-    describe_dicom_case, read_segmentation, DicomError, SegmentationKind, SEGMENTATION_SOP_CLASS,
-};
-use std::path::Path;
+use spinekit_dicom::{describe_dicom_case, read_segmentation, DicomError, SegmentationKind};
+use spinekit_testdata::seg::{write_seg, Frame};
 
-fn ds(v: &[f64]) -> String {
-    v.iter()
-        .map(|x| format!("{x}"))
-        .collect::<Vec<_>>()
-        .join("\\")
-}
-
-fn seq(tag: dicom_core::Tag, items: Vec<InMemDicomObject>) -> DataElement<InMemDicomObject> {
-    DataElement::new(tag, VR::SQ, DataSetSequence::from(items))
-}
-
-fn item(elems: Vec<DataElement<InMemDicomObject>>) -> InMemDicomObject {
-    InMemDicomObject::from_element_iter(elems)
-}
-
-fn s(tag: dicom_core::Tag, vr: VR, v: &str) -> DataElement<InMemDicomObject> {
-    DataElement::new(tag, vr, PrimitiveValue::from(v))
-}
-
-/// A SEG frame: segment number, ImagePositionPatient, row-major pixel values (0/1 for BINARY, 0…255 else).
-struct Frame {
-    segment: u16,
-    ipp: [f64; 3],
-    pixels: Vec<u8>,
-}
-
-/// Writes a Segmentation object (Explicit VR LE). BINARY frames are bit-packed back to back, first pixel in the
-/// least significant bit, as PS3.5 8.1.1 prescribes; FRACTIONAL frames are one byte per pixel.
-#[allow(clippy::too_many_arguments)]
-fn write_seg(
-    path: &Path,
-    fractional: bool,
-    rows: u16,
-    cols: u16,
-    iop: [f64; 6],
-    spacing: [f64; 2],
-    segments: &[(u16, &str)],
-    frames: &[Frame],
-) {
-    let mut o = InMemDicomObject::new_empty();
-    o.put(s(tags::SOP_CLASS_UID, VR::UI, SEGMENTATION_SOP_CLASS));
-    o.put(s(tags::SOP_INSTANCE_UID, VR::UI, "2.25.1001.1"));
-    o.put(s(tags::STUDY_INSTANCE_UID, VR::UI, "2.25.1000"));
-    o.put(s(tags::SERIES_INSTANCE_UID, VR::UI, "2.25.1001"));
-    o.put(s(tags::MODALITY, VR::CS, "SEG"));
-    o.put(s(tags::MANUFACTURER, VR::LO, "test writer"));
-    o.put(seq(
-        tags::REFERENCED_SERIES_SEQUENCE,
-        vec![item(vec![s(tags::SERIES_INSTANCE_UID, VR::UI, "2.25.555")])],
-    ));
-    o.put(s(
-        tags::SEGMENTATION_TYPE,
-        VR::CS,
-        if fractional { "FRACTIONAL" } else { "BINARY" },
-    ));
-    if fractional {
-        o.put(DataElement::new(
-            tags::MAXIMUM_FRACTIONAL_VALUE,
-            VR::US,
-            PrimitiveValue::from(200u16),
-        ));
-    }
-    o.put(DataElement::new(
-        tags::ROWS,
-        VR::US,
-        PrimitiveValue::from(rows),
-    ));
-    o.put(DataElement::new(
-        tags::COLUMNS,
-        VR::US,
-        PrimitiveValue::from(cols),
-    ));
-    o.put(s(tags::NUMBER_OF_FRAMES, VR::IS, &frames.len().to_string()));
-    let bits: u16 = if fractional { 8 } else { 1 };
-    for t in [tags::BITS_ALLOCATED, tags::BITS_STORED] {
-        o.put(DataElement::new(t, VR::US, PrimitiveValue::from(bits)));
-    }
-    o.put(DataElement::new(
-        tags::HIGH_BIT,
-        VR::US,
-        PrimitiveValue::from(bits - 1),
-    ));
-    o.put(seq(
-        tags::SEGMENT_SEQUENCE,
-        segments
-            .iter()
-            .map(|(n, l)| {
-                item(vec![
-                    DataElement::new(tags::SEGMENT_NUMBER, VR::US, PrimitiveValue::from(*n)),
-                    s(tags::SEGMENT_LABEL, VR::LO, l),
-                ])
-            })
-            .collect(),
-    ));
-    o.put(seq(
-        tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE,
-        vec![item(vec![
-            seq(
-                tags::PLANE_ORIENTATION_SEQUENCE,
-                vec![item(vec![s(
-                    tags::IMAGE_ORIENTATION_PATIENT,
-                    VR::DS,
-                    &ds(&iop),
-                )])],
-            ),
-            seq(
-                tags::PIXEL_MEASURES_SEQUENCE,
-                vec![item(vec![s(tags::PIXEL_SPACING, VR::DS, &ds(&spacing))])],
-            ),
-        ])],
-    ));
-    o.put(seq(
-        tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE,
-        frames
-            .iter()
-            .map(|f| {
-                item(vec![
-                    seq(
-                        tags::PLANE_POSITION_SEQUENCE,
-                        vec![item(vec![s(
-                            tags::IMAGE_POSITION_PATIENT,
-                            VR::DS,
-                            &ds(&f.ipp),
-                        )])],
-                    ),
-                    seq(
-                        tags::SEGMENT_IDENTIFICATION_SEQUENCE,
-                        vec![item(vec![DataElement::new(
-                            tags::REFERENCED_SEGMENT_NUMBER,
-                            VR::US,
-                            PrimitiveValue::from(f.segment),
-                        )])],
-                    ),
-                ])
-            })
-            .collect(),
-    ));
-    let plane = rows as usize * cols as usize;
-    let mut pix = if fractional {
-        frames.iter().flat_map(|f| f.pixels.clone()).collect()
-    } else {
-        let mut b = vec![0u8; (plane * frames.len()).div_ceil(8)];
-        for (fi, f) in frames.iter().enumerate() {
-            for (p, v) in f.pixels.iter().enumerate() {
-                if *v != 0 {
-                    let bit = fi * plane + p;
-                    b[bit / 8] |= 1 << (bit % 8);
-                }
-            }
-        }
-        b
-    };
-    if pix.len() % 2 == 1 {
-        pix.push(0);
-    }
-    o.put(DataElement::new(
-        tags::PIXEL_DATA,
-        VR::OB,
-        PrimitiveValue::from(pix),
-    ));
-    let meta = FileMetaTableBuilder::new()
-        .transfer_syntax("1.2.840.10008.1.2.1")
-        .media_storage_sop_class_uid(SEGMENTATION_SOP_CLASS)
-        .media_storage_sop_instance_uid("2.25.1001.1");
-    o.with_meta(meta).unwrap().write_to_file(path).unwrap();
-}
+/// The fixtures' SEG series and the series it references.
+const UIDS: (&str, &str) = ("2.25.1001", "2.25.555");
 
 /// 3 rows × 5 columns: 15 pixels per frame, so BINARY frames straddle byte boundaries.
 fn frame(segment: u16, ipp: [f64; 3], on: &[(usize, usize)]) -> Frame {
@@ -198,6 +28,7 @@ fn binary_seg_gives_labels_on_its_own_frame_geometry() {
     let x = |k: f64| [10.0 - 2.0 * k, -20.0, 50.0];
     write_seg(
         &p,
+        UIDS,
         false,
         3,
         5,
@@ -263,6 +94,7 @@ fn fractional_seg_thresholds_at_half_the_maximum() {
     pixels[14] = 200; // on
     write_seg(
         &p,
+        UIDS,
         true,
         3,
         5,
@@ -289,6 +121,7 @@ fn bad_segs_give_one_line_errors() {
     // A frame that refers to an undefined segment.
     write_seg(
         &p,
+        UIDS,
         false,
         3,
         5,
@@ -302,6 +135,7 @@ fn bad_segs_give_one_line_errors() {
     // Frames that do not stack (half a step apart).
     write_seg(
         &p,
+        UIDS,
         false,
         3,
         5,

@@ -5,6 +5,8 @@
 
 use std::path::PathBuf;
 
+pub mod seg;
+
 /// Root of the shared data: `$SPINEKIT_SHARED_DATA`, else `<workspace>/../shared/data`.
 pub fn shared_root() -> PathBuf {
     if let Some(p) = std::env::var_os("SPINEKIT_SHARED_DATA") {

@@ -1,11 +1,9 @@
 //! DICOM cases in `validate`: SEG label maps against NIfTI (segment labels → VerSe numbers, nearest resampling,
 //! a sparse SEG reference grown to cover the prediction), pairing on DICOM UIDs, worst-offender pictures.
 
-mod common;
-
-use common::{write_seg, Frame};
 use spinekit_image::{Geometry, Volume};
 use spinekit_nifti::{write_nifti, WriteOptions};
+use spinekit_testdata::seg::{write_seg, Frame};
 use spinekit_validate::cases::PairedOn;
 use spinekit_validate::workflow::{
     run_validation, write_report, Task, TaskResults, ValidateOptions,
@@ -235,4 +233,55 @@ fn json_cases_pair_on_a_uid_field() {
     assert_eq!(report.pred_only, vec!["lonely".to_string()]);
     let a = report.pairs.iter().find(|p| p.case == "patient_a").unwrap();
     assert_eq!(a.paired_on, PairedOn::Uid);
+}
+
+/// spinekit's own SEG writer (the one `analyze` uses) read back by `validate`: a SEG written on a real CT series
+/// (ct-totalseg-example's 20 DICOM slices) against the same labels as NIfTI gives Dice 1 for each level.
+#[test]
+fn seg_written_by_spinekit_validates_against_its_labels() {
+    use spinekit_anatomy::Level;
+    use spinekit_dicom_report::{write_seg, LabelLayer, SegmentSpec, WriterInfo};
+    let Some(src) = spinekit_testdata::shared_data("ct-totalseg-example/dicom") else {
+        return;
+    };
+    let scan = spinekit_dicom::scan(&src).unwrap();
+    let sel = spinekit_dicom::SeriesSelector::Auto;
+    let ct = spinekit_dicom::load_volume(&scan, &sel).unwrap().volume;
+    let mut source = spinekit_dicom::source_series(&scan, &sel).unwrap();
+    // This anonymised series has a blank StudyInstanceUID: filled once, as `analyze` does.
+    spinekit_dicom_report::complete_source(&mut source);
+    let d = ct.dims();
+    // Two blocks on the CT's own grid: L3 in slices 2..9, L4 in slices 11..18 (VerSe 22 and 23).
+    let mut labels = Volume::<u8>::zeros(d, *ct.geometry()).unwrap();
+    for k in 0..d[2] {
+        for j in d[1] / 3..d[1] / 2 {
+            for i in d[0] / 3..d[0] / 2 {
+                if (2..9).contains(&k) {
+                    labels.set(i, j, k, L3 as u8);
+                } else if (11..18).contains(&k) {
+                    labels.set(i, j, k, L4 as u8);
+                }
+            }
+        }
+    }
+    let (_t, pd, rd) = dirs();
+    let seg = write_seg(
+        &pd.join("case1.dcm"),
+        &source,
+        &[LabelLayer {
+            labels: &labels,
+            segments: vec![
+                SegmentSpec::vertebra(Level::L3),
+                SegmentSpec::vertebra(Level::L4),
+            ],
+        }],
+        &WriterInfo::default(),
+    )
+    .unwrap();
+    assert_eq!(seg.segments.len(), 2);
+    nifti(&labels.map(u16::from), &rd.join("case1.nii.gz"));
+    let report = run_validation(&opts(&pd, &rd, Task::Segmentation)).unwrap();
+    assert_eq!(report.paired_cases, 1);
+    assert_eq!(dice_of(&report, L3), 1.0);
+    assert_eq!(dice_of(&report, L4), 1.0);
 }

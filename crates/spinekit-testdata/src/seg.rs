@@ -1,5 +1,6 @@
-//! Writes small DICOM Segmentation objects with dicom-rs (independent of the reader under test).
-#![allow(dead_code)]
+//! Writes small DICOM Segmentation objects with dicom-rs, independently of spinekit's SEG reader and writer, in
+//! layouts spinekit's own writer never produces (sparse, unordered, FRACTIONAL, free segment names): the
+//! fixtures of the SEG reader's tests in spinekit-dicom and spinekit-validate.
 
 use dicom_core::value::DataSetSequence;
 use dicom_core::{DataElement, PrimitiveValue, VR};
