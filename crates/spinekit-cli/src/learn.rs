@@ -70,6 +70,8 @@ impl DataArgs {
 enum ModelArg {
     Logistic,
     BoostedTrees,
+    /// Logistic + boosted trees, margins averaged with a weight chosen by inner cross-validation.
+    Ensemble,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -115,6 +117,7 @@ impl ModelArgs {
             kind: match self.model {
                 ModelArg::Logistic => ModelKind::Logistic,
                 ModelArg::BoostedTrees => ModelKind::BoostedTrees,
+                ModelArg::Ensemble => ModelKind::Ensemble,
             },
             penalty: match self.penalty {
                 PenaltyArg::L2 => Penalty::L2,
@@ -623,7 +626,37 @@ fn cluster(a: ClusterArgs) -> Result<(), Box<dyn std::error::Error>> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_k_range;
+    use super::{parse_k_range, LearnCommand};
+    use clap::Parser;
+    use spinekit_learn::ModelKind;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: LearnCommand,
+    }
+
+    #[test]
+    fn model_choices_reach_the_training_options() {
+        for (arg, kind) in [
+            ("logistic", ModelKind::Logistic),
+            ("boosted-trees", ModelKind::BoostedTrees),
+            ("ensemble", ModelKind::Ensemble),
+        ] {
+            let cli = Cli::try_parse_from([
+                "learn", "train", "d.csv", "--target", "y", "--model", arg, "-o", "m.json",
+            ])
+            .unwrap();
+            let LearnCommand::Train(t) = cli.command else {
+                panic!("not train")
+            };
+            assert_eq!(t.model.options().kind, kind);
+        }
+        assert!(Cli::try_parse_from([
+            "learn", "train", "d.csv", "--target", "y", "--model", "svm", "-o", "m"
+        ])
+        .is_err());
+    }
 
     #[test]
     fn k_ranges() {

@@ -1,23 +1,33 @@
-"""Runs the same outer folds as spinekit-learn through scikit-learn and prints accuracy / AUC / time ratios.
+"""spinekit-learn vs scikit-learn on exactly the same outer folds, in one run.
 
-1. RAYON_NUM_THREADS=1 cargo run --release -p spinekit-learn --example compare_folds -- OUT
-   (writes OUT/folds.json: fold assignment, our out-of-fold results and timings; one thread for a fair timing)
-2. python3 crates/spinekit-learn/compare/sklearn_compare.py OUT/folds.json
+    python3 crates/spinekit-learn/compare/sklearn_compare.py [OUT_DIR]
 
-scikit-learn side, per outer fold: Pipeline(SimpleImputer(median), StandardScaler, model) tuned by
-GridSearchCV(StratifiedKFold(5, shuffle, seed 42), neg_log_loss, n_jobs=1) over the grid equivalent to ours:
-LogisticRegression C = 1/(l2·n_train) for l2 in our grid; GradientBoostingClassifier max_depth {1,2,3} x
-n_estimators {25,50,100,200,300}, learning_rate 0.1. Single-fit times use our chosen setting on all rows.
-Both sides also choose, in the same inner CV, whether heavy-tailed columns (|skewness| > 1.5 on the training
-rows) are squashed as asinh((x - median) / MAD) before scaling (HeavyTail below mirrors spinekit's
-Preprocessor::fit_with), so scikit-learn sees exactly the same candidate features.
+(from the workspace root; needs scikit-learn and numpy, and ../shared/data or $SPINEKIT_SHARED_DATA.)
+
+1. Runs `cargo run --release -p spinekit-learn --example compare_folds -- OUT_DIR vertebral_3C,vertebral_2C
+   logistic,boosted,ensemble` with RAYON_NUM_THREADS=1. That writes OUT_DIR/folds.json: the 10-fold stratified
+   outer folds (seed 2024), our out-of-fold probabilities and metrics with CIs, and our timings:
+   nested-CV wall time and `train` time (= `fit_tuned` on all rows: inner-CV tuning + final fit, the work of
+   `spinekit learn train`).
+2. Runs scikit-learn on the same outer folds, one thread (n_jobs=1), each model with its own inner-CV search:
+   GridSearchCV(StratifiedKFold(5, shuffle, seed 42), neg_log_loss) on the outer training rows only.
+   - LogisticRegression (lbfgs, multinomial): Pipeline(SimpleImputer(median), HeavyTail, StandardScaler, LR),
+     C = 1/(l2·n_train) for l2 in our grid, HeavyTail on/off (mirrors our inner-CV-chosen asinh squashing).
+   - GradientBoostingClassifier(learning_rate 0.1): max_depth {1,2,3} x n_estimators {25,50,100,200,300} x
+     min_samples_leaf {1,10} (30 settings, like our 30: depth x rounds x min child weight {0.5, 3}).
+   Timing: the nested CV (10 outer GridSearchCV fits) and the "train" work (one GridSearchCV(refit).fit on all
+   rows), both measured in this run; ratio = scikit-learn seconds / ours.
 """
 import csv
 import json
+import math
+import os
+import subprocess
 import sys
 import time
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
@@ -25,14 +35,15 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_sco
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.base import BaseEstimator, TransformerMixin
 
-L2_GRID = [1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1]
-HEAVY_TAIL_SKEWNESS = 1.5
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORKSPACE = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
+L2_GRID = [1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1]  # train.rs default_grid(Logistic, L2)
+HEAVY_TAIL_SKEWNESS = 1.5  # prep.rs HEAVY_TAIL_SKEWNESS
 
 
 class HeavyTail(BaseEstimator, TransformerMixin):
-    """asinh((x - median) / MAD) on columns whose training |skewness| exceeds 1.5 (when on)."""
+    """asinh((x - median) / MAD) on columns whose training |skewness| exceeds 1.5 (when on); prep.rs fit_with."""
 
     def __init__(self, on=False):
         self.on = on
@@ -67,9 +78,16 @@ def load(task):
             cols, rows = r[0], r[1:]
     ti = cols.index(target)
     X = np.array([[float(v) for j, v in enumerate(r) if j != ti] for r in rows])
-    classes = task["classes"]
-    y = np.array([classes.index(r[ti]) for r in rows])
+    y = np.array([task["classes"].index(r[ti]) for r in rows])
     return X, y
+
+
+def wilson(k, n, z=1.959964):
+    p = k / n
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return c - h, c + h
 
 
 def auc(y, p, k, pos):
@@ -78,70 +96,74 @@ def auc(y, p, k, pos):
     return roc_auc_score(y, p, multi_class="ovr", average="macro")
 
 
+def search(kind, y_train):
+    inner = StratifiedKFold(n_splits=min(5, np.bincount(y_train).min()), shuffle=True, random_state=42)
+    if kind == "logistic":
+        grid = {"logisticregression__C": [1.0 / (l2 * len(y_train)) for l2 in L2_GRID],
+                "heavytail__on": [False, True]}
+        est = make_pipeline(SimpleImputer(strategy="median"), HeavyTail(), StandardScaler(),
+                            LogisticRegression(max_iter=1000))
+    else:
+        grid = {"gradientboostingclassifier__max_depth": [1, 2, 3],
+                "gradientboostingclassifier__n_estimators": [25, 50, 100, 200, 300],
+                "gradientboostingclassifier__min_samples_leaf": [1, 10]}
+        est = make_pipeline(SimpleImputer(strategy="median"), StandardScaler(),
+                            GradientBoostingClassifier(learning_rate=0.1, random_state=0))
+    return GridSearchCV(est, grid, cv=inner, scoring="neg_log_loss", n_jobs=1)
+
+
 def nested(X, y, folds, kind):
-    n_folds = max(folds) + 1
     folds = np.array(folds)
     proba = np.zeros((len(y), len(set(y))))
     t0 = time.perf_counter()
-    for f in range(n_folds):
+    for f in range(folds.max() + 1):
         tr, te = folds != f, folds == f
-        inner = StratifiedKFold(n_splits=min(5, np.bincount(y[tr]).min()), shuffle=True, random_state=42)
-        if kind == "logistic":
-            ntr = tr.sum()
-            grid = {"logisticregression__C": [1.0 / (l2 * ntr) for l2 in L2_GRID],
-                    "heavytail__on": [False, True]}
-            est = make_pipeline(SimpleImputer(strategy="median"), HeavyTail(), StandardScaler(),
-                                LogisticRegression(max_iter=1000))
-        else:
-            grid = {"gradientboostingclassifier__max_depth": [1, 2, 3],
-                    "gradientboostingclassifier__n_estimators": [25, 50, 100, 200, 300],
-                    "heavytail__on": [False, True]}
-            est = make_pipeline(SimpleImputer(strategy="median"), HeavyTail(), StandardScaler(),
-                                GradientBoostingClassifier(learning_rate=0.1, random_state=0))
-        gs = GridSearchCV(est, grid, cv=inner, scoring="neg_log_loss", n_jobs=1).fit(X[tr], y[tr])
-        proba[te] = gs.predict_proba(X[te])
+        proba[te] = search(kind, y[tr]).fit(X[tr], y[tr]).predict_proba(X[te])
     return proba, time.perf_counter() - t0
 
 
-def single_fit_seconds(X, y, kind, spec, reps=5):
-    if kind == "logistic":
-        est = LogisticRegression(C=1.0 / (spec["l2"] * len(y)), max_iter=1000)
-    else:
-        est = GradientBoostingClassifier(learning_rate=spec["learning_rate"], max_depth=spec["max_depth"],
-                                         n_estimators=spec["n_rounds"], random_state=0)
-    Xs = StandardScaler().fit_transform(X)
-    best = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        est.fit(Xs, y)
-        best.append(time.perf_counter() - t0)
-    return float(np.median(best))
-
-
 def main():
-    doc = json.load(open(sys.argv[1]))
-    print(f"ours: {doc['threads']} thread(s); scikit-learn: n_jobs=1")
-    hdr = f"{'task':14} {'model':9} {'acc ours':>9} {'acc skl':>8} {'bAcc ours':>9} {'bAcc skl':>8} " \
-          f"{'AUC ours':>9} {'AUC skl':>8} {'nestedCV s ours':>15} {'skl':>7} {'ratio':>6} " \
-          f"{'1 fit ms ours':>13} {'skl':>7} {'ratio':>6}"
-    print(hdr)
+    out = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(WORKSPACE, "target", "learn-compare"))
+    os.makedirs(out, exist_ok=True)
+    env = dict(os.environ, RAYON_NUM_THREADS="1")
+    env.setdefault("SPINEKIT_SHARED_DATA", os.path.normpath(os.path.join(WORKSPACE, "..", "shared", "data")))
+    print("ours: cargo run --release -p spinekit-learn --example compare_folds (1 thread) ...", flush=True)
+    subprocess.run(["cargo", "run", "--release", "-q", "-p", "spinekit-learn", "--example", "compare_folds", "--",
+                    out, "vertebral_3C,vertebral_2C", "logistic,boosted,ensemble"],
+                   cwd=WORKSPACE, env=env, check=True)
+    doc = json.load(open(os.path.join(out, "folds.json")))
+    print(f"\nours: {doc['threads']} thread; scikit-learn: n_jobs=1; same outer folds (10-fold stratified, seed 2024)")
+    print(f"{'task':13} {'model':9} {'side':5} {'accuracy [95% CI]':26} {'bal.acc':>7} {'AUC [95% CI]':28} "
+          f"{'nestedCV s':>10} {'train s':>8}")
+    ratios = []
     for task in doc["tasks"]:
         X, y = load(task)
-        k = len(task["classes"])
+        k, n = len(task["classes"]), len(y)
         pos = task["classes"].index(task["positive"])
-        for kind, key in [("logistic", "logistic"), ("boosted", "boosted")]:
-            ours = task["results"][key]
+        for kind in ["logistic", "boosted", "ensemble"]:
+            ours = task["results"][kind]
             m = ours["metrics"]
+            a, b, u = m["accuracy"], m["balanced_accuracy"], m["auc"]
+            print(f"{task['name']:13} {kind:9} {'ours':5} {a['value']:.4f} [{a['ci_lower']:.4f}, {a['ci_upper']:.4f}]"
+                  f"   {b['value']:7.4f} {u['value']:.4f} [{u['ci_lower']:.4f}, {u['ci_upper']:.4f}] {u['ci_method']:8}"
+                  f" {ours['nested_cv_seconds']:10.2f} {ours['train_seconds']:8.3f}", flush=True)
+            if kind == "ensemble":
+                continue  # scikit-learn side: LogisticRegression and GradientBoostingClassifier only
             proba, secs = nested(X, y, task["folds"], kind)
+            t0 = time.perf_counter()
+            search(kind, y).fit(X, y)
+            train = time.perf_counter() - t0
             pred = proba.argmax(1)
-            spec = ours["single_fit_spec"]
-            one = single_fit_seconds(X, y, kind, spec)
-            print(f"{task['name']:14} {kind:9} {m['accuracy']['value']:9.4f} {accuracy_score(y, pred):8.4f} "
-                  f"{m['balanced_accuracy']['value']:9.4f} {balanced_accuracy_score(y, pred):8.4f} "
-                  f"{m['auc']['value']:9.4f} {auc(y, proba, k, pos):8.4f} "
-                  f"{ours['nested_cv_seconds']:15.3f} {secs:7.2f} {secs / ours['nested_cv_seconds']:6.1f} "
-                  f"{ours['single_fit_seconds'] * 1e3:13.2f} {one * 1e3:7.2f} {one / ours['single_fit_seconds']:6.1f}",
-                  flush=True)
+            hits = int((pred == y).sum())
+            lo, hi = wilson(hits, n)
+            print(f"{'':13} {'':9} {'skl':5} {hits / n:.4f} [{lo:.4f}, {hi:.4f}]   "
+                  f"{balanced_accuracy_score(y, pred):7.4f} {auc(y, proba, k, pos):.4f} {'':28}"
+                  f"{secs:10.2f} {train:8.3f}   time ratio skl/ours: nested CV "
+                  f"{secs / ours['nested_cv_seconds']:.1f}x, train {train / ours['train_seconds']:.1f}x", flush=True)
+            ratios.append((task["name"], kind, secs / ours["nested_cv_seconds"], train / ours["train_seconds"]))
+    print("\ntraining-time ratio scikit-learn / spinekit (same grid size, same folds, one thread each):")
+    for name, kind, r_cv, r_train in ratios:
+        print(f"  {name:13} {kind:9} nested CV {r_cv:6.1f}x   train {r_train:6.1f}x")
 
 
 if __name__ == "__main__":

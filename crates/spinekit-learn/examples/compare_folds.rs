@@ -2,7 +2,11 @@
 //! kyphosis-rpart leave-one-out) for both model families, prints the metrics and writes
 //! `<out>/folds.json` (fold assignment, our results and timings) for `compare/sklearn_compare.py`.
 //!
-//! `cargo run --release -p spinekit-learn --example compare_folds -- OUT_DIR`
+//! `cargo run --release -p spinekit-learn --example compare_folds -- OUT_DIR [TASKS [MODELS]]`
+//! TASKS: comma-separated subset of vertebral_3C,vertebral_2C,kyphosis_loo (default all);
+//! MODELS: subset of logistic,boosted,ensemble,logistic_balanced (default all).
+//! Every choice (hyper-parameters, heavy-tail transform, ensemble weight) is made by the inner CV of each outer
+//! training set; the outer folds are only predicted.
 
 use serde_json::json;
 use spinekit_learn::*;
@@ -21,7 +25,12 @@ const VERTEBRAL: [&str; 7] = [
 ];
 
 fn main() -> Result<()> {
-    let out = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| ".".into()));
+    let args: Vec<String> = std::env::args().collect();
+    let out = PathBuf::from(args.get(1).cloned().unwrap_or_else(|| ".".into()));
+    let wanted = |i: usize, name: &str| {
+        args.get(i)
+            .is_none_or(|l| l == "all" || l.split(',').any(|x| x == name))
+    };
     let root = spinekit_testdata::shared_root().join("tables");
     let vopts = ReadOptions {
         column_names: Some(VERTEBRAL.iter().map(|s| s.to_string()).collect()),
@@ -51,6 +60,9 @@ fn main() -> Result<()> {
             Validation::LeaveOneOut,
         ),
     ] {
+        if !wanted(2, name) {
+            continue;
+        }
         let path = root.join(file);
         let opts = if file.ends_with(".dat") {
             vopts.clone()
@@ -67,17 +79,16 @@ fn main() -> Result<()> {
         for (label, kind, cw) in [
             ("logistic", ModelKind::Logistic, ClassWeight::None),
             ("boosted", ModelKind::BoostedTrees, ClassWeight::None),
+            ("ensemble", ModelKind::Ensemble, ClassWeight::None),
             (
                 "logistic_balanced",
                 ModelKind::Logistic,
                 ClassWeight::Balanced,
             ),
-            (
-                "boosted_balanced",
-                ModelKind::BoostedTrees,
-                ClassWeight::Balanced,
-            ),
         ] {
+            if !wanted(3, label) {
+                continue;
+            }
             let topts = TrainOptions {
                 kind,
                 class_weight: cw,
@@ -92,27 +103,33 @@ fn main() -> Result<()> {
                 0.5,
                 &BootstrapOptions::default(),
             )?;
-            // time of one plain fit (fixed hyper-parameters = the most chosen) on all rows, for the speed ratio
-            let spec = cv.chosen[0];
+            // `SavedModel::train`'s work (inner-CV tuning on all rows + the final fit), as
+            // GridSearchCV(refit=True).fit on all rows on the scikit-learn side
             let rows: Vec<usize> = (0..ds.n_rows()).collect();
-            let pre = Preprocessor::fit(&ds.features, &rows);
-            let x = pre.transform(&ds.features, &rows);
-            let w = vec![1.0; rows.len()];
             let t0 = Instant::now();
-            let reps = 20;
-            for _ in 0..reps {
-                std::hint::black_box(Model::fit(&spec, &x, &ds.y, ds.n_classes(), &w));
-            }
-            let single = t0.elapsed().as_secs_f64() / reps as f64;
+            let fit = fit_tuned(&ds, &rows, &topts)?;
+            let train_seconds = t0.elapsed().as_secs_f64();
+            let n_chosen = |s: &ModelSpec| cv.chosen.iter().filter(|c| *c == s).count();
+            let weights: Vec<f64> = cv
+                .chosen
+                .iter()
+                .filter_map(|s| match s {
+                    ModelSpec::Ensemble(e) => Some(e.weight_logistic),
+                    _ => None,
+                })
+                .collect();
             println!(
-                "{name:14} {label:18} acc {:.4} [{:.4}, {:.4}]  bal.acc {:.4}  AUC {:.4} [{:.4}, {:.4}] ({})  Brier {:.4}  nested CV {:.3} s  single fit {:.2} ms",
-                m.accuracy.value, m.accuracy.ci_lower, m.accuracy.ci_upper, m.balanced_accuracy.value,
-                m.auc.value, m.auc.ci_lower, m.auc.ci_upper, m.auc.ci_method, m.brier, cv.seconds, single * 1e3
+                "{name:14} {label:18} acc {:.4} [{:.4}, {:.4}]  bal.acc {:.4} [{:.4}, {:.4}]  AUC {:.4} [{:.4}, {:.4}] ({})  Brier {:.4}  nested CV {:.3} s  train {:.3} s{}",
+                m.accuracy.value, m.accuracy.ci_lower, m.accuracy.ci_upper,
+                m.balanced_accuracy.value, m.balanced_accuracy.ci_lower, m.balanced_accuracy.ci_upper,
+                m.auc.value, m.auc.ci_lower, m.auc.ci_upper, m.auc.ci_method, m.brier, cv.seconds, train_seconds,
+                if weights.is_empty() { String::new() } else { format!("  logistic weight per fold {weights:?}") }
             );
             results.insert(
                 label.to_string(),
-                json!({"metrics": m, "nested_cv_seconds": cv.seconds, "single_fit_seconds": single,
-                       "single_fit_spec": spec, "chosen": cv.chosen, "proba": cv.proba}),
+                json!({"metrics": m, "nested_cv_seconds": cv.seconds, "train_seconds": train_seconds,
+                       "train_spec": fit.spec, "train_spec_chosen_in_folds": n_chosen(&fit.spec),
+                       "chosen": cv.chosen, "proba": cv.proba}),
             );
         }
         tasks.push(json!({

@@ -3,7 +3,7 @@
 
 use crate::boost::Boosted;
 use crate::error::{LearnError, Result};
-use crate::logistic::proba_from_margins;
+use crate::logistic::{proba_from_margins, Logistic};
 use crate::prep::{Dataset, FeatureTransform, Matrix};
 use crate::shap::{linear_shap, tree_shap};
 use crate::table::{Column, ColumnKind, ColumnValues, ReadOptions, Table};
@@ -185,7 +185,9 @@ impl SavedModel {
     }
 }
 
-/// Exact SHAP values of every row of `x` for a fitted model: linear SHAP for logistic, TreeSHAP for trees.
+/// Exact SHAP values of every row of `x` for a fitted model: linear SHAP for logistic, TreeSHAP for trees, and
+/// for the margin-averaging ensemble the same weighted sum of its members' values (exact, since its margin is
+/// that weighted sum of the members' margins).
 pub fn explain_matrix(fit: &Fitted, classes: &[String], x: &Matrix) -> Explanation {
     let pre = &fit.preprocessor;
     let source = pre.output_source();
@@ -199,39 +201,25 @@ pub fn explain_matrix(fit: &Fitted, classes: &[String], x: &Matrix) -> Explanati
             .collect()
     };
     let base: Vec<f64> = match &fit.model {
-        Model::Logistic(m) => m
-            .coef
-            .iter()
-            .zip(&m.intercept)
-            .map(|(c, b)| {
-                b + c
-                    .iter()
-                    .zip(&fit.input_mean)
-                    .map(|(a, v)| a * v)
-                    .sum::<f64>()
-            })
-            .collect(),
+        Model::Logistic(m) => linear_base(m, &fit.input_mean),
         Model::BoostedTrees(m) => tree_base(m),
+        Model::Ensemble(e) => blend(
+            e.weight_logistic,
+            &linear_base(&e.logistic, &fit.input_mean),
+            &tree_base(&e.boosted),
+        ),
     };
     let rows: Vec<RowExplanation> = (0..x.n_rows)
         .map(|i| {
             let xi = x.row(i);
             let inputs: Vec<Vec<f64>> = match &fit.model {
-                Model::Logistic(m) => m
-                    .coef
+                Model::Logistic(m) => linear_phi(m, &fit.input_mean, xi),
+                Model::BoostedTrees(m) => tree_phi(m, xi),
+                // margin = w·logistic + (1 − w)·trees, so φ = w·φ_logistic + (1 − w)·φ_trees exactly
+                Model::Ensemble(e) => linear_phi(&e.logistic, &fit.input_mean, xi)
                     .iter()
-                    .map(|c| linear_shap(c, &fit.input_mean, xi))
-                    .collect(),
-                Model::BoostedTrees(m) => m
-                    .trees
-                    .iter()
-                    .map(|ts| {
-                        let mut phi = vec![0.0; x.n_cols];
-                        for t in ts {
-                            tree_shap(t, xi, &mut phi);
-                        }
-                        phi
-                    })
+                    .zip(tree_phi(&e.boosted, xi))
+                    .map(|(a, b)| blend(e.weight_logistic, a, &b))
                     .collect(),
             };
             let columns = inputs
@@ -269,6 +257,40 @@ pub fn explain_matrix(fit: &Fitted, classes: &[String], x: &Matrix) -> Explanati
         rows,
         importance,
     }
+}
+
+/// w·a + (1 − w)·b element-wise.
+fn blend(w: f64, a: &[f64], b: &[f64]) -> Vec<f64> {
+    a.iter()
+        .zip(b)
+        .map(|(a, b)| w * a + (1.0 - w) * b)
+        .collect()
+}
+
+/// Base value of each margin of a linear model: intercept + coef·E[x].
+fn linear_base(m: &Logistic, mean: &[f64]) -> Vec<f64> {
+    m.coef
+        .iter()
+        .zip(&m.intercept)
+        .map(|(c, b)| b + c.iter().zip(mean).map(|(a, v)| a * v).sum::<f64>())
+        .collect()
+}
+
+fn linear_phi(m: &Logistic, mean: &[f64], x: &[f64]) -> Vec<Vec<f64>> {
+    m.coef.iter().map(|c| linear_shap(c, mean, x)).collect()
+}
+
+fn tree_phi(m: &Boosted, x: &[f64]) -> Vec<Vec<f64>> {
+    m.trees
+        .iter()
+        .map(|ts| {
+            let mut phi = vec![0.0; x.len()];
+            for t in ts {
+                tree_shap(t, x, &mut phi);
+            }
+            phi
+        })
+        .collect()
 }
 
 fn tree_base(m: &Boosted) -> Vec<f64> {

@@ -3,7 +3,7 @@
 
 use crate::boost::{BoostParams, Boosted};
 use crate::error::{LearnError, Result};
-use crate::logistic::{proba_from_margins, Logistic, LogisticParams};
+use crate::logistic::{n_margins, proba_from_margins, Logistic, LogisticParams};
 use crate::prep::{Dataset, Matrix, Preprocessor};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -18,6 +18,9 @@ use std::time::Instant;
 pub enum ModelKind {
     Logistic,
     BoostedTrees,
+    /// Logistic regression and boosted trees with their margins averaged (see [`Ensemble`]); the weight, including
+    /// 0 (trees only) and 1 (logistic only), is chosen by the inner cross-validation.
+    Ensemble,
 }
 
 /// Penalty of the logistic model.
@@ -42,6 +45,39 @@ pub enum ClassWeight {
 pub enum ModelSpec {
     Logistic(LogisticParams),
     BoostedTrees(BoostParams),
+    Ensemble(EnsembleParams),
+}
+
+/// One setting of the logistic + boosted-trees ensemble.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EnsembleParams {
+    pub logistic: LogisticParams,
+    pub boosted: BoostParams,
+    /// Weight of the logistic margins; the trees get 1 − weight.
+    pub weight_logistic: f64,
+}
+
+/// Soft voting on the margin scale: margin = w·(logistic margin) + (1 − w)·(trees margin), i.e. a weighted
+/// average of log-odds (two classes) or softmax logits (more). Averaging margins rather than probabilities keeps
+/// the ensemble linear in its members' outputs, so the same-weighted sum of the members' exact SHAP values is
+/// the ensemble's exact SHAP value (additivity holds exactly).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ensemble {
+    pub logistic: Logistic,
+    pub boosted: Boosted,
+    pub weight_logistic: f64,
+}
+
+impl Ensemble {
+    pub fn margins(&self, x: &[f64]) -> Vec<f64> {
+        let w = self.weight_logistic;
+        self.logistic
+            .margins(x)
+            .into_iter()
+            .zip(self.boosted.margins(x))
+            .map(|(a, b)| w * a + (1.0 - w) * b)
+            .collect()
+    }
 }
 
 /// A fitted model on preprocessed inputs.
@@ -50,13 +86,26 @@ pub enum ModelSpec {
 pub enum Model {
     Logistic(Logistic),
     BoostedTrees(Boosted),
+    Ensemble(Ensemble),
 }
 
 impl Model {
+    /// Fits `spec`; an ensemble whose weight is 0 or 1 is fitted (and saved) as its single used member.
     pub fn fit(spec: &ModelSpec, x: &Matrix, y: &[usize], k: usize, w: &[f64]) -> Model {
         match spec {
             ModelSpec::Logistic(p) => Model::Logistic(Logistic::fit(x, y, k, w, p)),
             ModelSpec::BoostedTrees(p) => Model::BoostedTrees(Boosted::fit(x, y, k, w, p)),
+            ModelSpec::Ensemble(e) if e.weight_logistic >= 1.0 => {
+                Model::Logistic(Logistic::fit(x, y, k, w, &e.logistic))
+            }
+            ModelSpec::Ensemble(e) if e.weight_logistic <= 0.0 => {
+                Model::BoostedTrees(Boosted::fit(x, y, k, w, &e.boosted))
+            }
+            ModelSpec::Ensemble(e) => Model::Ensemble(Ensemble {
+                logistic: Logistic::fit(x, y, k, w, &e.logistic),
+                boosted: Boosted::fit(x, y, k, w, &e.boosted),
+                weight_logistic: e.weight_logistic,
+            }),
         }
     }
 
@@ -65,6 +114,7 @@ impl Model {
         match self {
             Model::Logistic(m) => m.margins(x),
             Model::BoostedTrees(m) => m.margins(x),
+            Model::Ensemble(m) => m.margins(x),
         }
     }
 
@@ -139,21 +189,45 @@ pub fn default_grid(kind: ModelKind, penalty: Penalty) -> Vec<ModelSpec> {
             .collect(),
         (ModelKind::BoostedTrees, _) => {
             let mut g = Vec::new();
-            for max_depth in [1, 2, 3] {
-                for n_rounds in [25, 50, 100, 200, 300] {
-                    g.push(ModelSpec::BoostedTrees(BoostParams {
-                        n_rounds,
-                        max_depth,
-                        learning_rate: 0.1,
-                        min_child_weight: 0.5,
-                        ..Default::default()
-                    }));
+            for min_child_weight in [0.5, 3.0] {
+                for max_depth in [1, 2, 3] {
+                    for n_rounds in [25, 50, 100, 200, 300] {
+                        g.push(ModelSpec::BoostedTrees(BoostParams {
+                            n_rounds,
+                            max_depth,
+                            learning_rate: 0.1,
+                            min_child_weight,
+                            ..Default::default()
+                        }));
+                    }
+                }
+            }
+            g
+        }
+        (ModelKind::Ensemble, penalty) => {
+            let logistic = default_grid(ModelKind::Logistic, penalty);
+            let boosted = default_grid(ModelKind::BoostedTrees, penalty);
+            let mut g = Vec::new();
+            for weight_logistic in ENSEMBLE_WEIGHTS {
+                for l in &logistic {
+                    for b in &boosted {
+                        if let (ModelSpec::Logistic(l), ModelSpec::BoostedTrees(b)) = (l, b) {
+                            g.push(ModelSpec::Ensemble(EnsembleParams {
+                                logistic: *l,
+                                boosted: *b,
+                                weight_logistic,
+                            }));
+                        }
+                    }
                 }
             }
             g
         }
     }
 }
+
+/// Logistic weights the ensemble's inner CV chooses from: 0 and 1 let it fall back to a single family.
+pub const ENSEMBLE_WEIGHTS: [f64; 5] = [0.0, 0.25, 0.5, 0.75, 1.0];
 
 /// Per-row weights.
 pub fn row_weights(y: &[usize], k: usize, cw: ClassWeight) -> Vec<f64> {
@@ -256,6 +330,9 @@ pub fn fit_tuned(ds: &Dataset, rows: &[usize], opts: &TrainOptions) -> Result<Fi
     let variants: &[bool] = match opts.heavy_tail {
         HeavyTail::Off => &[false],
         HeavyTail::On => &[true],
+        // Trees split on order only and asinh is monotone: both variants split the training rows identically
+        // (thresholds differ only between neighbouring training values), so the plain one suffices.
+        HeavyTail::Auto if opts.kind == ModelKind::BoostedTrees => &[false],
         HeavyTail::Auto => &[false, true],
     };
     let tuning = if grid.len() * variants.len() > 1 && inner >= 2 {
@@ -319,8 +396,9 @@ pub fn fit_tuned(ds: &Dataset, rows: &[usize], opts: &TrainOptions) -> Result<Fi
     })
 }
 
-/// Summed weighted log-loss on the validation rows for every grid setting. Boosted settings that differ only in
-/// the number of rounds share one fit, read at each round count.
+/// Summed weighted log-loss on the validation rows for every grid setting. Every distinct member model is fitted
+/// once; boosted settings that differ only in the number of rounds share one fit, read at each round count; an
+/// ensemble setting combines its members' validation margins.
 #[allow(clippy::too_many_arguments)]
 fn grid_losses(
     grid: &[ModelSpec],
@@ -332,58 +410,101 @@ fn grid_losses(
     wv: &[f64],
     k: usize,
 ) -> Vec<f64> {
-    let loss_of = |margins: &dyn Fn(&[f64]) -> Vec<f64>| -> f64 {
-        (0..xv.n_rows)
-            .map(|i| {
-                let p = proba_from_margins(&margins(xv.row(i)));
-                -wv[i] * p[yv[i]].max(1e-15).ln()
-            })
-            .sum()
-    };
-    let mut out = vec![f64::NAN; grid.len()];
-    for (gi, spec) in grid.iter().enumerate() {
-        if !out[gi].is_nan() {
-            continue;
+    let mut logistic: Vec<LogisticParams> = Vec::new();
+    let mut boosted: Vec<BoostParams> = Vec::new();
+    for spec in grid {
+        let (l, b) = match spec {
+            ModelSpec::Logistic(p) => (Some(*p), None),
+            ModelSpec::BoostedTrees(p) => (None, Some(*p)),
+            ModelSpec::Ensemble(e) => (
+                (e.weight_logistic > 0.0).then_some(e.logistic),
+                (e.weight_logistic < 1.0).then_some(e.boosted),
+            ),
+        };
+        if let Some(l) = l.filter(|l| !logistic.contains(l)) {
+            logistic.push(l);
         }
-        match spec {
-            ModelSpec::Logistic(p) => {
-                let m = Logistic::fit(xt, yt, k, wt, p);
-                out[gi] = loss_of(&|x| m.margins(x));
-            }
-            ModelSpec::BoostedTrees(p) => {
-                let same = |q: &BoostParams| {
-                    BoostParams { n_rounds: 0, ..*q } == BoostParams { n_rounds: 0, ..*p }
-                };
-                let members: Vec<usize> = (0..grid.len())
-                    .filter(|&j| matches!(&grid[j], ModelSpec::BoostedTrees(q) if same(q)))
-                    .collect();
-                let rounds = members
-                    .iter()
-                    .map(|&j| match grid[j] {
-                        ModelSpec::BoostedTrees(q) => q.n_rounds,
-                        ModelSpec::Logistic(_) => 0,
-                    })
-                    .max()
-                    .unwrap_or(p.n_rounds);
-                let m = Boosted::fit(
-                    xt,
-                    yt,
-                    k,
-                    wt,
-                    &BoostParams {
-                        n_rounds: rounds,
-                        ..*p
-                    },
-                );
-                for j in members {
-                    if let ModelSpec::BoostedTrees(q) = grid[j] {
-                        out[j] = loss_of(&|x| m.margins_upto(x, q.n_rounds));
-                    }
-                }
-            }
+        if let Some(b) = b.filter(|b| !boosted.contains(b)) {
+            boosted.push(b);
         }
     }
-    out
+    // validation margins [model][row][margin]
+    let margins_of = |f: &dyn Fn(&[f64]) -> Vec<f64>| -> Vec<Vec<f64>> {
+        (0..xv.n_rows).map(|i| f(xv.row(i))).collect()
+    };
+    let logistic_margins: Vec<Vec<Vec<f64>>> = logistic
+        .iter()
+        .map(|p| {
+            let m = Logistic::fit(xt, yt, k, wt, p);
+            margins_of(&|x| m.margins(x))
+        })
+        .collect();
+    let mut boosted_margins: Vec<Vec<Vec<f64>>> = vec![Vec::new(); boosted.len()];
+    for bi in 0..boosted.len() {
+        if !boosted_margins[bi].is_empty() {
+            continue;
+        }
+        let base = BoostParams {
+            n_rounds: 0,
+            ..boosted[bi]
+        };
+        let members: Vec<usize> = (0..boosted.len())
+            .filter(|&j| {
+                BoostParams {
+                    n_rounds: 0,
+                    ..boosted[j]
+                } == base
+            })
+            .collect();
+        let rounds = members
+            .iter()
+            .map(|&j| boosted[j].n_rounds)
+            .max()
+            .unwrap_or(0);
+        let m = Boosted::fit(
+            xt,
+            yt,
+            k,
+            wt,
+            &BoostParams {
+                n_rounds: rounds,
+                ..base
+            },
+        );
+        for j in members {
+            boosted_margins[j] = margins_of(&|x| m.margins_upto(x, boosted[j].n_rounds));
+        }
+    }
+    let loss_of = |margin: &dyn Fn(usize) -> Vec<f64>| -> f64 {
+        (0..xv.n_rows)
+            .map(|i| -wv[i] * proba_from_margins(&margin(i))[yv[i]].max(1e-15).ln())
+            .sum()
+    };
+    let li = |p: &LogisticParams| logistic.iter().position(|q| q == p).unwrap_or(0);
+    let bi = |p: &BoostParams| boosted.iter().position(|q| q == p).unwrap_or(0);
+    grid.iter()
+        .map(|spec| match spec {
+            ModelSpec::Logistic(p) => loss_of(&|i| logistic_margins[li(p)][i].clone()),
+            ModelSpec::BoostedTrees(p) => loss_of(&|i| boosted_margins[bi(p)][i].clone()),
+            ModelSpec::Ensemble(e) => {
+                let w = e.weight_logistic;
+                loss_of(&|i| {
+                    let a = (w > 0.0).then(|| &logistic_margins[li(&e.logistic)][i]);
+                    let b = (w < 1.0).then(|| &boosted_margins[bi(&e.boosted)][i]);
+                    match (a, b) {
+                        (Some(a), Some(b)) => a
+                            .iter()
+                            .zip(b)
+                            .map(|(a, b)| w * a + (1.0 - w) * b)
+                            .collect(),
+                        (Some(a), None) => a.clone(),
+                        (None, Some(b)) => b.clone(),
+                        (None, None) => vec![0.0; n_margins(k)],
+                    }
+                })
+            }
+        })
+        .collect()
 }
 
 /// Out-of-fold predictions of a cross-validation.

@@ -43,7 +43,9 @@ fn vertebral_three_class_accuracy() {
     let cv = cross_validate(&ds, &TrainOptions::default(), &folds).unwrap();
     let m = evaluate(&ds.y, &cv.proba, &ds.classes, 1, 0.5, &boot()).unwrap();
     println!("3C logistic: {}", serde_json::to_string(&m).unwrap());
-    // reached: 0.8613 (Wilson 0.818–0.895) with the heavy-tail squashing chosen by inner CV (0.8645 without); the 0.88 target is not met
+    // reached: 0.8613 (Wilson 0.818–0.895), the same as scikit-learn's LogisticRegression on these folds; boosted
+    // trees 0.832 and the inner-CV-weighted ensemble 0.852 do worse (examples/compare_folds.rs). The 0.88
+    // target is not met.
     assert!(m.accuracy.value >= 0.86, "{:?}", m.accuracy);
     assert!(m.accuracy.ci_lower < m.accuracy.value && m.accuracy.value < m.accuracy.ci_upper);
     assert!(
@@ -64,7 +66,7 @@ fn vertebral_two_class_auc() {
     let pos = ds.classes.iter().position(|c| c == "AB").unwrap();
     let m = evaluate(&ds.y, &cv.proba, &ds.classes, pos, 0.5, &boot()).unwrap();
     println!("2C logistic: {}", serde_json::to_string(&m).unwrap());
-    // reached: 0.9331 with the heavy-tail option (0.9325 without); the 0.94 target is not met
+    // reached: 0.9331 (DeLong 0.907–0.959); boosted 0.909, ensemble 0.924. The 0.94 target is not met.
     assert!(m.auc.value >= 0.93, "{:?}", m.auc);
     assert_eq!(m.auc.ci_method, "DeLong");
     let t = m.threshold.unwrap().agreement;
@@ -118,7 +120,11 @@ fn shap_additivity_on_every_row_and_model_file_contract() {
     };
     let table = Table::read(&p, &opts).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    for kind in [ModelKind::Logistic, ModelKind::BoostedTrees] {
+    for kind in [
+        ModelKind::Logistic,
+        ModelKind::BoostedTrees,
+        ModelKind::Ensemble,
+    ] {
         let topts = TrainOptions {
             kind,
             class_weight: ClassWeight::Balanced,
@@ -129,7 +135,7 @@ fn shap_additivity_on_every_row_and_model_file_contract() {
         assert_eq!(e.rows.len(), 310);
         assert_eq!(e.base.len(), 3);
         assert_additive(&e);
-        // spondylolisthesis grade drives the SL margin most, for both model families
+        // spondylolisthesis grade drives the SL margin most, for every model family
         let sl = 2;
         let top = (0..6)
             .max_by(|&a, &b| e.importance[sl][a].total_cmp(&e.importance[sl][b]))
@@ -185,4 +191,21 @@ fn kyphosis_boosted_additivity_binary() {
     let e = model.explain(&t).unwrap();
     assert_eq!(e.margins, vec!["log-odds of present"]);
     assert_additive(&e);
+    // the ensemble at a fixed mixing weight keeps both members, and its SHAP values stay additive
+    let ensemble = SavedModel::train(
+        &ds,
+        &TrainOptions {
+            kind: ModelKind::Ensemble,
+            grid: Some(
+                default_grid(ModelKind::Ensemble, Penalty::L2)
+                    .into_iter()
+                    .filter(|s| matches!(s, ModelSpec::Ensemble(e) if e.weight_logistic == 0.5))
+                    .collect(),
+            ),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(matches!(ensemble.fitted.model, Model::Ensemble(_)));
+    assert_additive(&ensemble.explain(&t).unwrap());
 }
