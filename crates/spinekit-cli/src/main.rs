@@ -70,7 +70,21 @@ enum Command {
     Xr(xr::XrArgs),
 }
 
+/// A closed pipe (`spinekit … | head`) ends the program quietly, as it does for other command-line tools,
+/// instead of a panic inside `println!`.
+#[cfg(unix)]
+fn quiet_on_closed_pipe() {
+    // SAFETY: restoring the default disposition of SIGPIPE at start-up, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn quiet_on_closed_pipe() {}
+
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Info(a) => commands::info(a),
