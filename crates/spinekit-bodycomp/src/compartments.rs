@@ -2,16 +2,23 @@
 //!
 //! 1. Body outline: pixels above −500 HU, opened by a 4 mm disc (the couch's thin carbon-fibre shells and
 //!    pads below −500 HU fall away), the connected part holding the spine, holes filled.
-//! 2. Abdominal wall: 360 rays from the body centre; along each, from the skin inward, skip the skin, cross
+//! 2. Organ mask ([`organ_mask`]): pixels whose local mean HU lies well above this patient's own paraspinal
+//!    muscle (enhancing liver, kidney, spleen, vessels) are never muscle, whatever the −29…+150 HU window says.
+//! 3. Abdominal wall: 360 rays from the body centre; along each, from the skin inward, skip the skin, cross
 //!    the subcutaneous fat and stop at the first run of ≥ 3 mm non-fat tissue (3×3-mean HU > −30): the outer
-//!    wall contour. Continuing through muscle-HU tissue gives the wall thickness (capped at 25 mm). Both are
-//!    smoothed over angle (outer contour: closing ±6°, then median ±3°; thickness: opening ±12°, then median
-//!    ±3°) so that thin spots of the wall and organs touching it do not move the contours.
-//! 3. Classification with the HU windows of clinical-reference §3.1: fat outside the outer contour is
+//!    wall contour. Continuing through muscle-HU tissue (not organ) gives the wall thickness; a ray that finds
+//!    no end within 25 mm has an organ of muscle HU against the wall (liver, spleen, bowel) and takes its
+//!    thickness from its neighbours. Both are smoothed over angle (outer contour: closing ±6°, then median
+//!    ±3°; thickness: median ±15°) so that thin spots of the wall and organs touching it do not move the
+//!    contours.
+//! 4. Classification with the HU windows of clinical-reference §3.1: fat outside the outer contour is
 //!    subcutaneous; muscle between the contours is abdominal-wall muscle and fat there intermuscular (IMAT);
 //!    inside the wall only muscle-HU regions attached to the vertebra (psoas, paraspinal, quadratus
-//!    lumborum) or to the posterior wall count as muscle; bowel, organs and vessels do not; fat behind the
-//!    vertebral bodies between the paraspinal muscles is IMAT; all other fat inside the wall is visceral.
+//!    lumborum) or to the posterior wall and lying behind the body's centre count as muscle; bowel, organs
+//!    and vessels do not. Psoas is the muscle beside the body down to the transverse processes, paraspinal
+//!    the muscle behind them. Fat well inside the paraspinal compartment is IMAT; fat-HU islands that are
+//!    bowel content (mottled stool: textured, or with a mean near the top of the fat window) are bowel; all
+//!    other fat inside the wall is visceral.
 
 use crate::img2d::{box_mean, components, dilate, fill_holes, open};
 use crate::slice::Slice;
@@ -30,13 +37,40 @@ const TABLE_OPEN_MM: f64 = 4.0;
 const WALL_RUN_MM: f64 = 3.0;
 /// Largest abdominal-wall thickness accepted (mm).
 const WALL_MAX_MM: f64 = 25.0;
+/// Wall thickness used when it cannot be measured on enough rays (mm).
+const WALL_FALLBACK_MM: f64 = 10.0;
 const N_RAYS: usize = 360;
 /// Opening radius (mm) that separates the psoas and back muscles from bowel loops touching them.
 const DEEP_OPEN_MM: f64 = 3.5;
+/// Bone within this distance (mm) of the vertebral-body centre anchors deep muscle (besides the vertebra's own
+/// label): the transverse processes reach about 40–50 mm out, the ribs that touch the organs lie further.
+const ANCHOR_BONE_MM: f64 = 55.0;
+/// A posterior muscle (quadratus lumborum, posterior wall) not attached to the vertebra may reach at most this
+/// far (mm) in front of the vertebral-body centre.
+const QL_FRONT_MM: f64 = 10.0;
 /// Muscle-HU pixels this close outside the outer wall contour are wall (partial-volume edge of the wall).
 const WALL_OUTER_EDGE_MM: f64 = 1.5;
-/// Largest fat island (cm²) that may be taken as bowel content (stool) rather than visceral fat.
+/// Largest fat island (cm²) judged as bowel content (stool) by its mean local HU spread (edges dominate the
+/// spread of smaller islands, so clean fat islands this small are told apart by texture over all pixels).
 const BOWEL_ISLAND_MAX_CM2: f64 = 1.5;
+/// Larger fat islands (up to this area, cm²) are bowel content when their mean HU sits near the top of the fat
+/// window: the fat-HU part of mottled colonic stool (a mixture of fat, fluid and soft tissue) percolates into
+/// islands of several cm² whose mean is well above that of adipose tissue, while a clean visceral-fat island
+/// of that size has the patient's fat HU in its interior.
+const BOWEL_LUMEN_MAX_CM2: f64 = 40.0;
+/// How far (HU) above this patient's subcutaneous-fat median such an island's mean must lie to be stool.
+/// On the phantoms stool islands average 20–45 HU above the fat median, visceral-fat islands at most 15.
+const STOOL_ABOVE_FAT_HU: f64 = 20.0;
+/// Least median local spread (HU) of such an island: stool is textured.
+const STOOL_MIN_SPREAD_HU: f64 = 25.0;
+/// Local means (bone excluded) this far above the patient's own paraspinal muscle HU are organ or vessel, not
+/// muscle: liver (~50–70 HU non-contrast, ~100–150 HU portal venous), kidney cortex and spleen enhance far more
+/// than muscle; the −29…+150 HU muscle window (§3.1) alone cannot separate them.
+const ORGAN_ABOVE_MUSCLE_HU: f32 = 30.0;
+/// Lower bound of that organ ceiling (HU): unenhanced liver (40–70 HU) and normal muscle (≈ 30–60 HU, a little
+/// more with contrast) stay below it, portal-venous liver (≈ 100–150 HU) lies above it. It keeps well-perfused
+/// wall muscle from being cut when the paraspinal reference is low (fatty back muscles of older patients).
+const ORGAN_MIN_HU: f32 = 80.0;
 /// Muscle-HU pixels this far inside the inner wall contour still count as wall muscle (the contour is a
 /// median over ±15° and can cut a little into the wall); fat there is visceral.
 const WALL_TOLERANCE_MM: f64 = 1.5;
@@ -177,6 +211,46 @@ fn fill_circular(v: &mut [f64]) -> Option<()> {
     Some(())
 }
 
+/// Pixels whose local mean HU (about 5 mm window, bone left out so that muscle next to the vertebra keeps its
+/// own mean) lies more than [`ORGAN_ABOVE_MUSCLE_HU`] above this patient's paraspinal muscle, and above
+/// [`ORGAN_MIN_HU`]: enhancing organs
+/// and vessels. The reference is the median HU of the muscle-window pixels behind the vertebral body (erector
+/// spinae), so contrast enhancement of muscle itself and scanner offsets cancel out. All false when fewer than
+/// 5 cm² of such muscle are found.
+pub fn organ_mask(s: &Slice, xy: &[[f64; 2]], body: &[bool], spine: &SpineFrame) -> Vec<bool> {
+    let g = s.grid;
+    let n = g.len();
+    let hu = &s.hu;
+    let mut back: Vec<f32> = (0..n)
+        .filter(|&i| {
+            let (dx, dy) = ((xy[i][0] - spine.x).abs(), xy[i][1] - spine.back_y);
+            body[i]
+                && !s.bone[i]
+                && !s.canal[i]
+                && dx < 70.0
+                && (5.0..90.0).contains(&dy)
+                && is_muscle(hu[i])
+        })
+        .map(|i| hu[i])
+        .collect();
+    let px_mm2 = g.spacing_mm[0] * g.spacing_mm[1];
+    if (back.len() as f64) * px_mm2 < 500.0 {
+        return vec![false; n];
+    }
+    let mid = back.len() / 2;
+    let ref_hu = *back.select_nth_unstable_by(mid, f32::total_cmp).1;
+    let ceiling = (ref_hu + ORGAN_ABOVE_MUSCLE_HU).max(ORGAN_MIN_HU);
+    let soft: Vec<f32> = (0..n).map(|i| f32::from(!s.bone[i])).collect();
+    let soft_hu: Vec<f32> = (0..n).map(|i| soft[i] * hu[i]).collect();
+    let r = |sp: f64| (2.5 / sp).round().max(1.0) as usize;
+    let (rx, ry) = (r(g.spacing_mm[0]), r(g.spacing_mm[1]));
+    let num = box_mean(&soft_hu, g, rx, ry);
+    let den = box_mean(&soft, g, rx, ry);
+    (0..n)
+        .map(|i| body[i] && !s.bone[i] && den[i] > 0.0 && num[i] / den[i] > ceiling)
+        .collect()
+}
+
 /// Classifies one slice. `Err` carries a clinician-readable reason why nothing can be measured.
 pub fn classify(s: &Slice, spine: &SpineFrame) -> Result<SliceResult, String> {
     let g = s.grid;
@@ -240,7 +314,21 @@ pub fn classify(s: &Slice, spine: &SpineFrame) -> Result<SliceResult, String> {
         cx = spine.x;
         cy = spine.front_y - 40.0;
     }
-    let sm = box_mean(hu, g, 1, 1);
+    // Denoising for the rays: a 3 × 3 mean on thin-slice pixels; none on coarse (> 1.5 mm) pixels, where a 3 × 3
+    // window (9 mm at 3 mm) blurs a thin rectus or oblique muscle into the fat around it. The non-fat run that
+    // marks the wall is then at least 2.5 pixels long, so one noisy pixel in the fat cannot end the fat.
+    let coarse = g.spacing_mm[0].max(g.spacing_mm[1]) > 1.5;
+    let sm = if coarse {
+        hu.clone()
+    } else {
+        box_mean(hu, g, 1, 1)
+    };
+    let wall_run_mm = if coarse {
+        WALL_RUN_MM.max(2.5 * g.spacing_mm[0].max(g.spacing_mm[1]))
+    } else {
+        WALL_RUN_MM
+    };
+    let organ_like = organ_mask(s, &xy, &body, spine);
     let step = 0.5 * g.spacing_mm[0].min(g.spacing_mm[1]);
     let inside = |x: f64, y: f64| s.index_of(x, y).filter(|&i| body[i]);
     let mut r_out = vec![f64::NAN; N_RAYS];
@@ -278,7 +366,7 @@ pub fn classify(s: &Slice, spine: &SpineFrame) -> Result<SliceResult, String> {
                         run_start = r_skin - t;
                     }
                     run += step;
-                    if run >= WALL_RUN_MM {
+                    if run >= wall_run_mm {
                         wall_at = Some(run_start);
                         break;
                     }
@@ -294,25 +382,35 @@ pub fn classify(s: &Slice, spine: &SpineFrame) -> Result<SliceResult, String> {
         let mut rr = rw;
         let mut gap = 0.0;
         let mut last_muscle = rw;
+        let mut ended = false;
         while rw - rr < WALL_MAX_MM && rr > 0.0 {
-            let v = sample(rr).unwrap_or(-1000.0);
-            if (MUSCLE_HU.0..=MUSCLE_HU.1).contains(&v) {
+            let i = inside(cx + rr * dx, cy + rr * dy);
+            let v = i.map_or(-1000.0, |i| sm[i]);
+            if is_muscle(v) && !i.is_some_and(|i| organ_like[i]) {
                 last_muscle = rr;
                 gap = 0.0;
             } else {
                 gap += step;
                 if gap > 1.5 {
+                    ended = true;
                     break;
                 }
             }
             rr -= step;
         }
-        *th = (rw - last_muscle).clamp(0.0, WALL_MAX_MM);
+        // No end within the largest wall thickness: an organ (liver, spleen, bowel) of muscle HU abuts the
+        // wall here, so the thickness is unknown and comes from the neighbouring rays.
+        if ended {
+            *th = (rw - last_muscle).clamp(0.0, WALL_MAX_MM);
+        }
     }
     if fill_circular(&mut r_out).is_none() {
         return Err("the abdominal wall could not be traced on this slice".into());
     }
-    fill_circular(&mut thick).ok_or("the abdominal wall could not be traced on this slice")?;
+    if fill_circular(&mut thick).is_none() {
+        // Organs abut the wall nearly all round: fall back to a typical lateral wall thickness.
+        thick.iter_mut().for_each(|t| *t = WALL_FALLBACK_MM);
+    }
     let deg = N_RAYS / 360;
     let r_out_s = cmed(&cmin(&cmax(&r_out, 6 * deg), 6 * deg), 3 * deg);
     let thick_s = cmed(&thick, 15 * deg);
@@ -348,13 +446,17 @@ pub fn classify(s: &Slice, spine: &SpineFrame) -> Result<SliceResult, String> {
     // 4. Muscle inside the wall: regions attached to the vertebra or to the posterior wall.
     let bone = &s.bone;
     let cand: Vec<bool> = (0..n)
-        .map(|i| zone[i] >= 2 && !bone[i] && !s.canal[i] && is_muscle(hu[i]))
+        .map(|i| zone[i] >= 2 && !bone[i] && !s.canal[i] && is_muscle(hu[i]) && !organ_like[i])
         .collect();
+    // Anchor bone: the vertebra itself (the engine's label map, transverse processes included) and any bone
+    // close to the body; not the ribs further out, which the liver, spleen and kidneys touch.
     let near_spine = |i: usize| {
         let (dx, dy) = (xy[i][0] - spine.x, xy[i][1] - spine.y);
-        dx * dx + dy * dy < 90.0 * 90.0
+        dx * dx + dy * dy < ANCHOR_BONE_MM * ANCHOR_BONE_MM
     };
-    let spine_bone: Vec<bool> = (0..n).map(|i| bone[i] && near_spine(i)).collect();
+    let spine_bone: Vec<bool> = (0..n)
+        .map(|i| bone[i] && (s.vertebra[i] || near_spine(i)))
+        .collect();
     let anchor = dilate(&spine_bone, g, 3.0);
     let c_open = open(&cand, g, DEEP_OPEN_MM);
     let (cl, cs) = components(&c_open, g, false);
@@ -362,11 +464,13 @@ pub fn classify(s: &Slice, spine: &SpineFrame) -> Result<SliceResult, String> {
     let mut touch_bone = vec![false; nc];
     let mut touch_back_wall = vec![false; nc];
     let mut sum = vec![[0.0f64; 3]; nc];
+    let mut front = vec![f64::INFINITY; nc];
     for i in 0..n {
         let l = cl[i] as usize;
         if l == 0 {
             continue;
         }
+        front[l] = front[l].min(xy[i][1]);
         touch_bone[l] |= anchor[i];
         touch_back_wall[l] |= zone[i] == 2 && xy[i][1] > spine.y;
         sum[l][0] += 1.0;
@@ -382,11 +486,16 @@ pub fn classify(s: &Slice, spine: &SpineFrame) -> Result<SliceResult, String> {
             let (mx, my) = (sum[l][1] / sum[l][0], sum[l][2] / sum[l][0]);
             let dx = (mx - spine.x).abs();
             let prevertebral = my < spine.front_y + 5.0 && dx < spine.half_width_mm + 5.0;
+            // Posterior muscles (quadratus lumborum, posterior wall) lie behind the body's centre; kidneys and
+            // the liver's tip, of muscle HU without contrast, reach further forward.
+            let posterior = front[l] > spine.y - QL_FRONT_MM;
             // Quadratus lumborum: a free-standing muscle behind the middle of the body, beside the column.
             let ql_like = my > 0.5 * (spine.y + spine.back_y)
                 && dx < spine.half_width_mm + 100.0
                 && sum[l][0] < max_ql_px;
-            (touch_bone[l] && !prevertebral) || (touch_back_wall[l] && my > spine.y) || ql_like
+            (touch_bone[l] && !prevertebral)
+                || (touch_back_wall[l] && my > spine.y && posterior)
+                || (ql_like && posterior)
         })
         .collect();
     let acc_open: Vec<bool> = (0..n).map(|i| accept[cl[i] as usize]).collect();
@@ -412,13 +521,53 @@ pub fn classify(s: &Slice, spine: &SpineFrame) -> Result<SliceResult, String> {
     let in_para = |i: usize| {
         zone[i] >= 2 && xy[i][1] > spine.back_y && (xy[i][0] - spine.x).abs() <= para_reach
     };
+    // Fat counts as intermuscular (IMAT) only well inside that compartment: its bounds come from the
+    // outermost muscle-window pixels, which are partial-volume pixels up to about 1.5 pixels beyond the
+    // muscle's edge, so the fat there is the visceral (retroperitoneal) fat next to the muscle.
+    let pv_margin_mm = 1.5 * g.spacing_mm[0].max(g.spacing_mm[1]);
+    let in_para_fat = |i: usize| {
+        zone[i] >= 2
+            && xy[i][1] > spine.back_y + pv_margin_mm
+            && (xy[i][0] - spine.x).abs() <= para_reach - pv_margin_mm
+    };
+    // Psoas beside the vertebra reaches back to the transverse processes (its origin); only behind them does
+    // the paraspinal compartment begin. Transverse-process line: median y of the vertebra's bone lateral to
+    // the body, behind its centre (the body's back edge when the processes are not on this slice).
+    let mut tp_y: Vec<f64> = (0..n)
+        .filter(|&i| {
+            let dx = (xy[i][0] - spine.x).abs();
+            s.vertebra[i]
+                && xy[i][1] > spine.y
+                && dx > spine.half_width_mm + 5.0
+                && dx < spine.half_width_mm + 45.0
+        })
+        .map(|i| xy[i][1])
+        .collect();
+    let tp_line_y = if (tp_y.len() as f64) * px >= 20.0 {
+        let mid = tp_y.len() / 2;
+        spine
+            .back_y
+            .max(*tp_y.select_nth_unstable_by(mid, f64::total_cmp).1)
+    } else {
+        spine.back_y
+    };
+    let psoas_beside = |i: usize| {
+        let dx = (xy[i][0] - spine.x).abs();
+        zone[i] >= 3
+            && xy[i][1] >= spine.back_y
+            && xy[i][1] < tp_line_y
+            && dx > 0.8 * spine.half_width_mm
+            && dx < spine.half_width_mm + 40.0
+    };
     // Deep (inside the wall) muscle compartments by position around the vertebral body: psoas beside the
     // body, quadratus lumborum behind its centre and lateral to the paraspinal muscles; muscle-HU tissue
     // anywhere else inside the wall is viscera (bowel, organs, vessels).
     let deep_class = |i: usize| -> Option<Tissue> {
         let (x, y) = (xy[i][0], xy[i][1]);
         let dx = (x - spine.x).abs();
-        if in_para(i) {
+        if psoas_beside(i) {
+            Some(Tissue::Psoas)
+        } else if in_para(i) {
             Some(Tissue::Paraspinal)
         } else if y >= spine.front_y - 10.0 && y < spine.back_y && dx < spine.half_width_mm + 40.0 {
             Some(Tissue::Psoas)
@@ -464,7 +613,7 @@ pub fn classify(s: &Slice, spine: &SpineFrame) -> Result<SliceResult, String> {
                 && !bone[i]
                 && !s.canal[i]
                 && is_fat(hu[i])
-                && !in_para(i)
+                && !in_para_fat(i)
         })
         .collect();
     let (fl, fs) = components(&vis_fat, g, false);
@@ -476,10 +625,43 @@ pub fn classify(s: &Slice, spine: &SpineFrame) -> Result<SliceResult, String> {
         }
     }
     let content_thr = (2.0 * noise_sd).max(35.0);
+    let mut sat_hu: Vec<f32> = (0..n)
+        .filter(|&i| zone[i] == 1 && is_fat(hu[i]))
+        .map(|i| hu[i])
+        .collect();
+    let fat_ref_hu = if sat_hu.is_empty() {
+        -100.0
+    } else {
+        let mid = sat_hu.len() / 2;
+        f64::from(*sat_hu.select_nth_unstable_by(mid, f32::total_cmp).1)
+    };
     let max_island_px = (BOWEL_ISLAND_MAX_CM2 * 100.0 / px) as usize;
+    let max_lumen_px = (BOWEL_LUMEN_MAX_CM2 * 100.0 / px) as usize;
+    // HU sums and local spreads of the larger islands.
+    let mut big_sd: Vec<Vec<f32>> = vec![Vec::new(); fs.len()];
+    let mut hu_sum = vec![0.0f64; fs.len()];
+    for i in 0..n {
+        let l = fl[i] as usize;
+        if l != 0 && l != main && fs[l] > max_island_px && fs[l] <= max_lumen_px {
+            big_sd[l].push(lsd[i]);
+            hu_sum[l] += f64::from(hu[i]);
+        }
+    }
     let bowel_content: Vec<bool> = (0..fs.len())
         .map(|l| {
-            l != 0 && l != main && fs[l] <= max_island_px && sd_sum[l] / fs[l] as f64 > content_thr
+            if l == 0 || l == main {
+                false
+            } else if fs[l] <= max_island_px {
+                sd_sum[l] / fs[l] as f64 > content_thr
+            } else if fs[l] <= max_lumen_px {
+                let v = &mut big_sd[l];
+                let mid = v.len() / 2;
+                let spread = f64::from(*v.select_nth_unstable_by(mid, f32::total_cmp).1);
+                hu_sum[l] / fs[l] as f64 > fat_ref_hu + STOOL_ABOVE_FAT_HU
+                    && spread > STOOL_MIN_SPREAD_HU
+            } else {
+                false
+            }
         })
         .collect();
 
@@ -517,9 +699,11 @@ pub fn classify(s: &Slice, spine: &SpineFrame) -> Result<SliceResult, String> {
                         None
                     };
                     if is_muscle(v)
-                        && (zone[i] == 2 || (zone[i] == 4 && wall_cand[i]) || deep.is_some())
+                        && ((zone[i] == 2 && cand[i])
+                            || (zone[i] == 4 && wall_cand[i])
+                            || deep.is_some())
                     {
-                        if para {
+                        if para && deep != Some(Tissue::Psoas) {
                             Tissue::Paraspinal
                         } else if zone[i] == 2 || zone[i] == 4 {
                             Tissue::AbdominalWallMuscle
@@ -527,7 +711,7 @@ pub fn classify(s: &Slice, spine: &SpineFrame) -> Result<SliceResult, String> {
                             deep.unwrap_or(Tissue::OtherMuscle)
                         }
                     } else if is_fat(v) {
-                        if zone[i] == 2 || para {
+                        if zone[i] == 2 || in_para_fat(i) {
                             Tissue::OtherFat
                         } else if bowel_content[fl[i] as usize] {
                             Tissue::Bowel

@@ -18,6 +18,7 @@ pub mod slice;
 pub use contrast::{AortaSample, ContrastEstimate, ContrastHints};
 
 use compartments::{classify, spine_frame, SliceResult, FAT_HU, MUSCLE_HU};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use spinekit_anatomy::{ContrastPhase, Level, Tissue};
 use spinekit_ct::Segmentation;
@@ -231,8 +232,11 @@ fn slice_method(level: Level, pos: &SlicePosition) -> String {
         "{level} mid-body axial slice ({}; z = {:.1} mm LPS; nearest to the vertebral-body centroid of the CT \
          engine); skeletal muscle {}…{} HU, adipose tissue {}…{} HU for SAT, VAT and IMAT \
          (clinical-reference §3.1: Mourtzakis 2008 S22, S23); compartments by the classical method of \
-         spinekit-bodycomp::compartments (couch removed by a 4 mm opening, abdominal wall traced by 360 rays); \
-         areas are pixel counts × pixel area",
+         spinekit-bodycomp::compartments (couch removed by a 4 mm opening, abdominal wall traced by 360 rays; \
+         muscle only in the wall ring, psoas beside the vertebral body to the transverse processes, paraspinal \
+         behind them and posterior muscles attached to the wall; pixels more than 30 HU above the patient's \
+         paraspinal muscle (and above 80 HU) are organ or vessel, never muscle); areas are pixel counts × pixel \
+         area",
         match pos.slice_index {
             Some(k) => format!("volume slice {k} along voxel axis {}", pos.slice_axis.unwrap_or(2)),
             None => "resampled axial plane".into(),
@@ -309,6 +313,86 @@ fn composition(level: Level, pos: SlicePosition, r: &SliceResult) -> LevelCompos
     }
 }
 
+/// What one level gives: its composition or the reason it is missing, its tissue map, and the aorta sample.
+struct LevelRun {
+    result: Result<LevelComposition, String>,
+    map: Option<TissueMap>,
+    aorta: Option<AortaSample>,
+    aorta_searched: bool,
+}
+
+/// Measures one level on its mid-body slice.
+fn measure_level(ct: &Volume<i16>, seg: &Segmentation, level: Level) -> LevelRun {
+    let mut run = LevelRun {
+        result: Err(format!("{level} not in view")),
+        map: None,
+        aorta: None,
+        aorta_searched: false,
+    };
+    let Some(v) = seg.report.vertebrae.iter().find(|v| v.level == level) else {
+        return run;
+    };
+    let centre = v.body_centroid_mm.unwrap_or(v.centroid_mm);
+    run.result = (|| {
+        let s = slice::axial_slice(ct, seg, centre)
+            .ok_or_else(|| format!("the {level} body centre lies outside the scanned slices"))?;
+        let xy = s.xy();
+        let spine = spine_frame(&s, &xy, v.label, centre)
+            .ok_or_else(|| format!("the {level} vertebral body is not on its mid-body slice"))?;
+        let found = if matches!(level, Level::T12 | Level::L1 | Level::L2 | Level::L3) {
+            run.aorta_searched = true;
+            contrast::find_aorta(&s, &spine, level)
+        } else {
+            None
+        };
+        run.aorta = found.clone();
+        let mut r = classify(&s, &spine)?;
+        if let Some(a) = &found {
+            // Show the aorta on the map (it was counted as viscera, never as muscle or fat).
+            let r2 = (0.5 * a.diameter_mm).powi(2);
+            for (i, p) in xy.iter().enumerate() {
+                let d2 = (p[0] - a.centre_mm[0]).powi(2) + (p[1] - a.centre_mm[1]).powi(2);
+                let l = r.labels[i];
+                let from_bone = l == Tissue::Bone.code() && !s.vertebra[i];
+                if d2 <= r2 && (l == Tissue::Bowel.code() || from_bone) {
+                    r.labels[i] = Tissue::Aorta.code();
+                    r.counts[l as usize] -= 1;
+                    r.counts[Tissue::Aorta.code() as usize] += 1;
+                }
+            }
+        }
+        let pos = SlicePosition {
+            slice_index: s.slice_index,
+            slice_axis: s.normal_axis,
+            z_mm: s.world(0.0, 0.0)[2] + {
+                // z at the body centroid's pixel (differs from pixel (0, 0) on tilted slices).
+                let (c, rr) = s.pixel_of(centre[0], centre[1]);
+                s.world(c, rr)[2] - s.world(0.0, 0.0)[2]
+            },
+            body_centroid_mm: centre,
+            tilt_deg: s.tilt_deg,
+            resampled: s.slice_index.is_none(),
+        };
+        run.map = Some(TissueMap {
+            level,
+            width: s.grid.w,
+            height: s.grid.h,
+            pixel_spacing_mm: s.grid.spacing_mm,
+            origin_mm: s.origin_mm,
+            column_direction: s.col_dir,
+            row_direction: s.row_dir,
+            codes: r.labels.clone(),
+            hu: s
+                .hu
+                .iter()
+                .map(|&h| h.round().clamp(-32768.0, 32767.0) as i16)
+                .collect(),
+        });
+        Ok(composition(level, pos, &r))
+    })();
+    run
+}
+
 /// Measures body composition at T12–L5 and estimates the contrast phase.
 ///
 /// `seg` must come from `spinekit_ct::segment` on this `ct` (same grid).
@@ -327,84 +411,22 @@ pub fn analyze(
     {
         return Err(BodyCompError::GridMismatch);
     }
+    // Levels are independent: measure them in parallel, then assemble in cranio-caudal order.
+    let per_level: Vec<LevelRun> = LEVELS
+        .par_iter()
+        .map(|&level| measure_level(ct, seg, level))
+        .collect();
     let mut levels = Vec::new();
     let mut maps = Vec::new();
     let mut aorta = Vec::new();
     let mut searched = 0usize;
     let mut l3: Option<LevelComposition> = None;
     let mut l3_reason = "L3 not in view".to_string();
-    for level in LEVELS {
-        let v = seg.report.vertebrae.iter().find(|v| v.level == level);
-        let Some(v) = v else {
-            levels.push(LevelEntry {
-                level,
-                result: Measure::no(format!("{level} not in view")),
-            });
-            continue;
-        };
-        let centre = v.body_centroid_mm.unwrap_or(v.centroid_mm);
-        let result = (|| {
-            let s = slice::axial_slice(ct, seg, centre).ok_or_else(|| {
-                format!("the {level} body centre lies outside the scanned slices")
-            })?;
-            let xy = s.xy();
-            let spine = spine_frame(&s, &xy, v.label, centre).ok_or_else(|| {
-                format!("the {level} vertebral body is not on its mid-body slice")
-            })?;
-            let found = if matches!(level, Level::T12 | Level::L1 | Level::L2 | Level::L3) {
-                searched += 1;
-                contrast::find_aorta(&s, &spine, level)
-            } else {
-                None
-            };
-            if let Some(a) = &found {
-                aorta.push(a.clone());
-            }
-            let mut r = classify(&s, &spine)?;
-            if let Some(a) = &found {
-                // Show the aorta on the map (it was counted as viscera, never as muscle or fat).
-                let r2 = (0.5 * a.diameter_mm).powi(2);
-                for (i, p) in xy.iter().enumerate() {
-                    let d2 = (p[0] - a.centre_mm[0]).powi(2) + (p[1] - a.centre_mm[1]).powi(2);
-                    let l = r.labels[i];
-                    let from_bone = l == Tissue::Bone.code() && !s.vertebra[i];
-                    if d2 <= r2 && (l == Tissue::Bowel.code() || from_bone) {
-                        r.labels[i] = Tissue::Aorta.code();
-                        r.counts[l as usize] -= 1;
-                        r.counts[Tissue::Aorta.code() as usize] += 1;
-                    }
-                }
-            }
-            let pos = SlicePosition {
-                slice_index: s.slice_index,
-                slice_axis: s.normal_axis,
-                z_mm: s.world(0.0, 0.0)[2] + {
-                    // z at the body centroid's pixel (differs from pixel (0, 0) on tilted slices).
-                    let (c, rr) = s.pixel_of(centre[0], centre[1]);
-                    s.world(c, rr)[2] - s.world(0.0, 0.0)[2]
-                },
-                body_centroid_mm: centre,
-                tilt_deg: s.tilt_deg,
-                resampled: s.slice_index.is_none(),
-            };
-            maps.push(TissueMap {
-                level,
-                width: s.grid.w,
-                height: s.grid.h,
-                pixel_spacing_mm: s.grid.spacing_mm,
-                origin_mm: s.origin_mm,
-                column_direction: s.col_dir,
-                row_direction: s.row_dir,
-                codes: r.labels.clone(),
-                hu: s
-                    .hu
-                    .iter()
-                    .map(|&h| h.round().clamp(-32768.0, 32767.0) as i16)
-                    .collect(),
-            });
-            Ok::<_, String>(composition(level, pos, &r))
-        })();
-        let result = match result {
+    for (level, run) in LEVELS.into_iter().zip(per_level) {
+        searched += usize::from(run.aorta_searched);
+        aorta.extend(run.aorta);
+        maps.extend(run.map);
+        let result = match run.result {
             Ok(c) => {
                 if level == Level::L3 {
                     l3 = Some(c.clone());
@@ -428,6 +450,20 @@ pub fn analyze(
             .to_string(),
         "single mid-body slice: a one-slice shift changes SMA by several cm² (clinical-reference §3.3)".into(),
     ];
+    // The level names come from the CT engine; an uncertain numbering (e.g. a missed short 12th rib, which
+    // shifts every lumbar name by one) moves "L3" to another vertebra, and SMA differs between levels (§3.2).
+    let numbering = &seg.report.numbering;
+    if numbering.status != spinekit_ct::NumberingStatus::Confident {
+        caveats.push(format!(
+            "vertebral numbering is {} ({}): the slice named L3 may belong to a neighbouring level; check the \
+             level on the sagittal view before using SMI or the cut-offs",
+            match numbering.status {
+                spinekit_ct::NumberingStatus::Failed => "not established",
+                _ => "uncertain",
+            },
+            numbering.reason
+        ));
+    }
     if contrast
         .phase
         .is_some_and(|p| p != ContrastPhase::NonContrast)

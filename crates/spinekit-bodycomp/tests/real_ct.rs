@@ -1,8 +1,9 @@
 //! Real CTs: IRCADb-01 patient 1 (portal-venous abdominal CT, per SOURCE.md) and TotalSegmentator's example CT.
-//! There are no manual muscle/fat masks for these scans, so the checks are plausibility ranges for an adult
-//! and, for IRCADb, the documented phase. Set SPINEKIT_BODYCOMP_PNG=dir to write the overlays.
+//! There are no manual muscle/fat masks for these scans, so the area checks are plausibility ranges for an
+//! adult and, for IRCADb, the documented phase; IRCADb's manual organ masks check that no organ is painted as
+//! muscle. Set SPINEKIT_BODYCOMP_PNG=dir to write the overlays.
 
-use spinekit_anatomy::{ContrastPhase, Level};
+use spinekit_anatomy::{ContrastPhase, Level, Tissue};
 use spinekit_bodycomp::{analyze, BodyCompositionOutput, ContrastHints, Measure, PatientInfo};
 use spinekit_io::{open_volume, OpenOptions};
 use spinekit_testdata::shared_data;
@@ -97,6 +98,90 @@ fn ircadb_portal_venous_abdomen() {
     assert!((5.0..400.0).contains(&vat), "VAT {vat}");
     let hu = *c.muscle_mean_hu.value().expect("muscle HU");
     assert!((15.0..80.0).contains(&hu), "muscle HU {hu}");
+    organs_not_muscle(&out, &p);
+}
+
+/// IRCADb's manual organ masks (MASKS_DICOM.zip, one DICOM mask series per structure on the CT grid) against
+/// our L3 tissue map: organs whose HU overlaps the muscle window (−29…+150 HU; liver 40–70 HU unenhanced,
+/// about 100–150 HU portal venous) must not be painted as skeletal muscle.
+fn organs_not_muscle(out: &BodyCompositionOutput, ct_path: &std::path::Path) {
+    let Some(zip) = shared_data("ct-ircadb-01/MASKS_DICOM.zip") else {
+        return;
+    };
+    let c = level(out, Level::L3).expect("L3 measured (the engine names L3 on this series)");
+    let k = c
+        .slice
+        .slice_index
+        .expect("axial series: the volume's own slice");
+    assert_eq!(c.slice.slice_axis, Some(2));
+    let m = out
+        .maps
+        .iter()
+        .find(|m| m.level == Level::L3)
+        .expect("L3 map");
+    let ct = open_volume(ct_path, &OpenOptions::default()).expect("open CT");
+    let muscle = |code: u8| Tissue::from_code(code).is_some_and(|t| t.is_skeletal_muscle());
+    let mut organ_px = 0usize;
+    let mut organ_muscle_px = 0usize;
+    for organ in [
+        "liver",
+        "rightkidney",
+        "leftkidney",
+        "spleen",
+        "artery",
+        "venoussystem",
+        "portalvein",
+    ] {
+        let mask = open_volume(
+            zip.join(format!("MASKS_DICOM/{organ}")),
+            &OpenOptions::default(),
+        )
+        .expect("open mask")
+        .volume;
+        assert_eq!(mask.dims(), ct.volume.dims(), "{organ}: mask grid");
+        let (go, gc) = (mask.geometry(), ct.volume.geometry());
+        for a in 0..3 {
+            assert!(
+                (go.origin_mm[a] - gc.origin_mm[a]).abs() < 0.01,
+                "{organ}: origin"
+            );
+            assert!(
+                (go.spacing_mm[a] - gc.spacing_mm[a]).abs() < 0.01,
+                "{organ}: spacing"
+            );
+        }
+        assert_eq!(mask.dims()[0], m.width);
+        let (mut n, mut as_muscle) = (0usize, 0usize);
+        for j in 0..m.height {
+            for i in 0..m.width {
+                if mask.get_f64(i, j, k) > 0.0 {
+                    n += 1;
+                    as_muscle += usize::from(muscle(m.codes[j * m.width + i]));
+                }
+            }
+        }
+        let px_cm2 = c.pixel_area_mm2 / 100.0;
+        eprintln!(
+            "ircadb L3 slice {k}: {organ} {:.1} cm², labelled skeletal muscle {:.2} cm² ({:.1} %)",
+            n as f64 * px_cm2,
+            as_muscle as f64 * px_cm2,
+            100.0 * as_muscle as f64 / n.max(1) as f64
+        );
+        if organ == "liver" {
+            // The liver reaches below this slice (its mask spans z 43–198 mm, L3 at z ≈ 67 mm).
+            assert!(n as f64 * px_cm2 > 10.0, "liver on the L3 slice");
+            assert!(
+                as_muscle as f64 <= 0.02 * n as f64,
+                "liver labelled muscle: {as_muscle} of {n} pixels"
+            );
+        }
+        organ_px += n;
+        organ_muscle_px += as_muscle;
+    }
+    assert!(
+        organ_muscle_px as f64 <= 0.02 * organ_px as f64,
+        "organs and vessels labelled muscle: {organ_muscle_px} of {organ_px} pixels"
+    );
 }
 
 #[test]
@@ -108,4 +193,15 @@ fn totalseg_example_abdomen() {
     let c = level(&out, Level::L3).expect("L3 measured");
     let sma = *c.skeletal_muscle_area_cm2.value().expect("SMA");
     assert!((60.0..300.0).contains(&sma), "SMA {sma}");
+    // The measured slice is the mid-body slice of the level TotalSegmentator names the same way: centroid z of
+    // its per-level vertebral-body label (labels/vertebral_bodies_per_level.nii.gz, 21 L2, 22 L3, 23 L4),
+    // computed with nibabel from the label voxels and the affine; the slices are 3 mm apart, so one slice of
+    // slack.
+    for (l, ts_body_z_mm) in [(Level::L2, 351.9), (Level::L3, 315.46), (Level::L4, 278.03)] {
+        let z = level(&out, l).expect("level measured").slice.z_mm;
+        assert!(
+            (z - ts_body_z_mm).abs() <= 3.0,
+            "{l}: slice z {z:.1} mm, TotalSegmentator body centre z {ts_body_z_mm} mm"
+        );
+    }
 }
