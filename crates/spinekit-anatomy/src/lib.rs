@@ -7,12 +7,14 @@
 //! - [`Disc`]: an intervertebral disc named by its two levels ("L4-L5").
 //! - [`ContrastPhase`]: the CT contrast phase, which shifts bone HU.
 //! - [`Tissue`] and [`CanalLabel`]: codes of the tissue and spinal-canal label maps.
+//! - [`Measured`]: a value or the reason it could not be measured, with one JSON shape everywhere.
 
 mod contrast;
 mod disc;
 mod enumeration;
 mod genant;
 mod level;
+mod measured;
 mod tissue;
 
 pub use contrast::ContrastPhase;
@@ -20,4 +22,5 @@ pub use disc::{Disc, ParseDiscError};
 pub use enumeration::{Enumeration, ParseEnumerationError};
 pub use genant::{FractureShape, GenantGrade, ParseNameError};
 pub use level::{Level, ParseLevelError, Region};
+pub use measured::Measured;
 pub use tissue::{CanalLabel, Tissue};

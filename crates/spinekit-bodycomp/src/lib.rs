@@ -8,7 +8,7 @@
 //!
 //! This is classical image analysis (thresholds, rays, morphology; see [`compartments`]), not a learned model;
 //! it is pure (no file I/O, no printing). Anything that cannot be measured is an explicit
-//! [`Measure::NotMeasurable`] with a reason.
+//! [`Measured::NotMeasurable`] with a reason.
 
 pub mod compartments;
 pub mod contrast;
@@ -25,7 +25,7 @@ use spinekit_ct::Segmentation;
 use spinekit_image::Volume;
 
 /// Schema name of [`BodyCompositionReport`].
-pub const SCHEMA: &str = "spinekit-bodycomp/1";
+pub const SCHEMA: &str = "spinekit-bodycomp/2";
 
 /// Levels analysed, cranial first.
 pub const LEVELS: [Level; 6] = [
@@ -37,31 +37,8 @@ pub const LEVELS: [Level; 6] = [
     Level::L5,
 ];
 
-/// A value or the reason it is missing.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum Measure<T> {
-    Measured { value: T },
-    NotMeasurable { reason: String },
-}
-
-impl<T> Measure<T> {
-    pub fn value(&self) -> Option<&T> {
-        match self {
-            Measure::Measured { value } => Some(value),
-            Measure::NotMeasurable { .. } => None,
-        }
-    }
-    fn no(reason: impl Into<String>) -> Self {
-        Measure::NotMeasurable {
-            reason: reason.into(),
-        }
-    }
-}
-
-fn yes<T>(value: T) -> Measure<T> {
-    Measure::Measured { value }
-}
+/// A value or the reason it is missing (one type and one JSON shape for every engine).
+pub use spinekit_anatomy::Measured;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -102,19 +79,19 @@ pub struct LevelComposition {
     pub slice: SlicePosition,
     pub pixel_area_mm2: f64,
     /// Skeletal muscle area (SMA): all muscle compartments.
-    pub skeletal_muscle_area_cm2: Measure<f64>,
-    pub psoas_area_cm2: Measure<f64>,
-    pub paraspinal_area_cm2: Measure<f64>,
-    pub quadratus_lumborum_area_cm2: Measure<f64>,
-    pub abdominal_wall_muscle_area_cm2: Measure<f64>,
+    pub skeletal_muscle_area_cm2: Measured<f64>,
+    pub psoas_area_cm2: Measured<f64>,
+    pub paraspinal_area_cm2: Measured<f64>,
+    pub quadratus_lumborum_area_cm2: Measured<f64>,
+    pub abdominal_wall_muscle_area_cm2: Measured<f64>,
     /// Intermuscular adipose tissue (fat inside the wall-muscle band and between the paraspinal muscles).
-    pub imat_area_cm2: Measure<f64>,
-    pub visceral_fat_area_cm2: Measure<f64>,
-    pub subcutaneous_fat_area_cm2: Measure<f64>,
+    pub imat_area_cm2: Measured<f64>,
+    pub visceral_fat_area_cm2: Measured<f64>,
+    pub subcutaneous_fat_area_cm2: Measured<f64>,
     /// VAT / SAT (§3.2 notes; no universal cut-off).
-    pub visceral_to_subcutaneous_ratio: Measure<f64>,
+    pub visceral_to_subcutaneous_ratio: Measured<f64>,
     /// Mean HU of the skeletal-muscle pixels (SMRA/SMD, §3.1).
-    pub muscle_mean_hu: Measure<f64>,
+    pub muscle_mean_hu: Measured<f64>,
     pub body_outline_cut_by_fov: bool,
     /// Area inside the body outline (everything but air and the couch), for checking the outline.
     pub body_area_cm2: f64,
@@ -127,7 +104,7 @@ pub struct LevelComposition {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LevelEntry {
     pub level: Level,
-    pub result: Measure<LevelComposition>,
+    pub result: Measured<LevelComposition>,
 }
 
 /// One cut-off set applied to the L3 values.
@@ -150,12 +127,12 @@ pub struct CutoffFlag {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct L3Indices {
     /// SMI = SMA_L3 / height² (§3.2).
-    pub skeletal_muscle_index_cm2_per_m2: Measure<f64>,
+    pub skeletal_muscle_index_cm2_per_m2: Measured<f64>,
     /// PMI = psoas area_L3 / height² (§3.2).
-    pub psoas_muscle_index_cm2_per_m2: Measure<f64>,
-    pub bmi_kg_per_m2: Measure<f64>,
+    pub psoas_muscle_index_cm2_per_m2: Measured<f64>,
+    pub bmi_kg_per_m2: Measured<f64>,
     /// Every cut-off set, each measured or not.
-    pub flags: Vec<Measure<CutoffFlag>>,
+    pub flags: Vec<Measured<CutoffFlag>>,
     pub method: String,
 }
 
@@ -263,24 +240,24 @@ fn composition(level: Level, pos: SlicePosition, r: &SliceResult) -> LevelCompos
         "muscle reaches the edge of the field of view: muscle area would be too small";
     let muscle = |v: f64| {
         if r.muscle_cut {
-            Measure::no(muscle_reason)
+            Measured::not(muscle_reason)
         } else {
-            yes(v)
+            Measured::Value(v)
         }
     };
     let vat = a(&[Tissue::VisceralFat]);
     let sat = a(&[Tissue::SubcutaneousFat]);
     let sat_m = if r.outline_cut {
-        Measure::no(cut_reason)
+        Measured::not(cut_reason)
     } else {
-        yes(sat)
+        Measured::Value(sat)
     };
     let ratio = if r.outline_cut {
-        Measure::no(cut_reason)
+        Measured::not(cut_reason)
     } else if sat <= 0.0 {
-        Measure::no("no subcutaneous fat on the slice")
+        Measured::not("no subcutaneous fat on the slice")
     } else {
-        yes(vat / sat)
+        Measured::Value(vat / sat)
     };
     LevelComposition {
         level,
@@ -293,13 +270,13 @@ fn composition(level: Level, pos: SlicePosition, r: &SliceResult) -> LevelCompos
         quadratus_lumborum_area_cm2: muscle(a(&[Tissue::QuadratusLumborum])),
         abdominal_wall_muscle_area_cm2: muscle(a(&[Tissue::AbdominalWallMuscle])),
         imat_area_cm2: muscle(a(&[Tissue::OtherFat])),
-        visceral_fat_area_cm2: yes(vat),
+        visceral_fat_area_cm2: Measured::Value(vat),
         subcutaneous_fat_area_cm2: sat_m,
         visceral_to_subcutaneous_ratio: ratio,
         muscle_mean_hu: match r.muscle_mean_hu {
-            Some(h) if !r.muscle_cut => yes(h),
-            Some(_) => Measure::no(muscle_reason),
-            None => Measure::no("no muscle found on the slice"),
+            Some(h) if !r.muscle_cut => Measured::Value(h),
+            Some(_) => Measured::not(muscle_reason),
+            None => Measured::not("no muscle found on the slice"),
         },
         body_outline_cut_by_fov: r.outline_cut,
         body_area_cm2: Tissue::ALL
@@ -431,13 +408,13 @@ pub fn analyze(
                 if level == Level::L3 {
                     l3 = Some(c.clone());
                 }
-                yes(c)
+                Measured::Value(c)
             }
             Err(reason) => {
                 if level == Level::L3 {
                     l3_reason = reason.clone();
                 }
-                Measure::no(reason)
+                Measured::not(reason)
             }
         };
         levels.push(LevelEntry { level, result });
@@ -521,28 +498,28 @@ fn indices(
         Some(h) => format!("height {h} cm is implausible"),
     };
     let bmi = match (p.weight_kg.filter(|w| (10.0..=400.0).contains(w)), h_m) {
-        (Some(w), Some(h)) => yes(w / (h * h)),
-        (None, _) => Measure::no("weight not given"),
-        (_, None) => Measure::no(height_reason.clone()),
+        (Some(w), Some(h)) => Measured::Value(w / (h * h)),
+        (None, _) => Measured::not("weight not given"),
+        (_, None) => Measured::not(height_reason.clone()),
     };
     let sma = l3.map(|c| c.skeletal_muscle_area_cm2.clone());
     let psoas = l3.map(|c| c.psoas_area_cm2.clone());
-    let index = |m: Option<Measure<f64>>| match (m, h_m) {
-        (None, _) => Measure::no(l3_reason.to_string()),
-        (Some(Measure::NotMeasurable { reason }), _) => Measure::no(reason),
-        (Some(Measure::Measured { value }), Some(h)) => yes(value / (h * h)),
-        (Some(_), None) => Measure::no(height_reason.clone()),
+    let index = |m: Option<Measured<f64>>| match (m, h_m) {
+        (None, _) => Measured::not(l3_reason.to_string()),
+        (Some(Measured::NotMeasurable { reason }), _) => Measured::not(reason),
+        (Some(Measured::Value(value)), Some(h)) => Measured::Value(value / (h * h)),
+        (Some(_), None) => Measured::not(height_reason.clone()),
     };
     let smi = index(sma);
     let pmi = index(psoas);
-    let mu_hu: Measure<f64> = match l3 {
-        None => Measure::no(l3_reason.to_string()),
+    let mu_hu: Measured<f64> = match l3 {
+        None => Measured::not(l3_reason.to_string()),
         Some(c) => c.muscle_mean_hu.clone(),
     };
     let mut flags = Vec::new();
     let sex_reason = "sex not given";
     let flag = |cond: &str, src: &str, v: f64, thr: f64, unit: &str, note: &str| {
-        yes(CutoffFlag {
+        Measured::Value(CutoffFlag {
             condition: cond.into(),
             source: src.into(),
             measured: v,
@@ -566,8 +543,8 @@ fn indices(
     ] {
         flags.push(match (smi.value(), thr) {
             (Some(&v), Some(t)) => flag("sarcopenia", src, v, t, "cm²/m²", "SMI below the cut-off"),
-            (None, _) => Measure::no(format!("{src}: SMI not measurable ({})", reason_of(&smi))),
-            (_, None) => Measure::no(format!("{src}: {sex_reason}")),
+            (None, _) => Measured::not(format!("{src}: SMI not measurable ({})", reason_of(&smi))),
+            (_, None) => Measured::not(format!("{src}: {sex_reason}")),
         });
     }
     let martin = "Martin 2013 (clinical-reference §3.2, S19)";
@@ -589,12 +566,12 @@ fn indices(
             "cm²/m²",
             "SMI below the BMI- and sex-specific cut-off",
         ),
-        (None, _) => Measure::no(format!(
+        (None, _) => Measured::not(format!(
             "{martin}: SMI not measurable ({})",
             reason_of(&smi)
         )),
-        (_, None) if p.sex.is_none() => Measure::no(format!("{martin}: {sex_reason}")),
-        (_, None) => Measure::no(format!(
+        (_, None) if p.sex.is_none() => Measured::not(format!("{martin}: {sex_reason}")),
+        (_, None) => Measured::not(format!(
             "{martin}: BMI needed for men ({})",
             reason_of(&bmi)
         )),
@@ -609,8 +586,8 @@ fn indices(
             "cm²/m²",
             "psoas muscle index; noisier than SMI (§3.3)",
         ),
-        (None, _) => Measure::no(format!("{ham}: PMI not measurable ({})", reason_of(&pmi))),
-        (_, None) => Measure::no(format!("{ham}: {sex_reason}")),
+        (None, _) => Measured::not(format!("{ham}: PMI not measurable ({})", reason_of(&pmi))),
+        (_, None) => Measured::not(format!("{ham}: {sex_reason}")),
     });
     // Myosteatosis.
     let phase_note = match phase {
@@ -631,21 +608,21 @@ fn indices(
             "HU",
             phase_note,
         ),
-        (None, _) => Measure::no(format!(
+        (None, _) => Measured::not(format!(
             "{martin}: muscle HU not measurable ({})",
             reason_of(&mu_hu)
         )),
-        (_, None) => Measure::no(format!("{martin}: BMI needed ({})", reason_of(&bmi))),
+        (_, None) => Measured::not(format!("{martin}: BMI needed ({})", reason_of(&bmi))),
     });
     let der =
         "Derstine 2018 SMRA healthy young mean − 2 SD, non-contrast (clinical-reference §3.2, S20)";
     flags.push(match (mu_hu.value(), by_sex(DERSTINE_2018_HU)) {
         (Some(&v), Some(t)) => flag("myosteatosis", der, v, t, "HU", phase_note),
-        (None, _) => Measure::no(format!(
+        (None, _) => Measured::not(format!(
             "{der}: muscle HU not measurable ({})",
             reason_of(&mu_hu)
         )),
-        (_, None) => Measure::no(format!("{der}: {sex_reason}")),
+        (_, None) => Measured::not(format!("{der}: {sex_reason}")),
     });
     L3Indices {
         skeletal_muscle_index_cm2_per_m2: smi,
@@ -660,10 +637,10 @@ fn indices(
     }
 }
 
-fn reason_of<T>(m: &Measure<T>) -> String {
+fn reason_of<T>(m: &Measured<T>) -> String {
     match m {
-        Measure::Measured { .. } => "measured".into(),
-        Measure::NotMeasurable { reason } => reason.clone(),
+        Measured::Value(_) => "measured".into(),
+        Measured::NotMeasurable { reason } => reason.clone(),
     }
 }
 

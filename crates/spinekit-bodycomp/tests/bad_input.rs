@@ -1,12 +1,12 @@
 //! Partial anatomy and bad input give explicit not-measurable entries, never a panic.
 
 use spinekit_anatomy::Level;
-use spinekit_bodycomp::{analyze, BodyCompError, ContrastHints, Measure, PatientInfo, Sex};
+use spinekit_bodycomp::{analyze, BodyCompError, ContrastHints, Measured, PatientInfo, Sex};
 use spinekit_phantom::{generate, PhantomConfig};
 
-fn reason<T: std::fmt::Debug>(m: &Measure<T>) -> String {
+fn reason<T: std::fmt::Debug>(m: &Measured<T>) -> String {
     match m {
-        Measure::NotMeasurable { reason } => reason.clone(),
+        Measured::NotMeasurable { reason } => reason.clone(),
         m => panic!("expected not measurable, got {m:?}"),
     }
 }
@@ -32,7 +32,7 @@ fn no_l3_in_view() {
     // Serialises with units in the field names and the schema.
     let j = serde_json::to_string(r).unwrap();
     assert!(
-        j.contains("\"schema\":\"spinekit-bodycomp/1\"") && j.contains("skeletal_muscle_area_cm2")
+        j.contains("\"schema\":\"spinekit-bodycomp/2\"") && j.contains("skeletal_muscle_area_cm2")
     );
 }
 

@@ -2,7 +2,7 @@
 //! exact label-map truth (same conventions: mid-body slice, tissue areas by pixel count).
 
 use spinekit_anatomy::{ContrastPhase, Level, Tissue};
-use spinekit_bodycomp::{analyze, ContrastHints, Measure, PatientInfo, Sex};
+use spinekit_bodycomp::{analyze, ContrastHints, Measured, PatientInfo, Sex};
 use spinekit_phantom::{generate, BodyHabitus, PhantomConfig};
 
 /// With SPINEKIT_BODYCOMP_PNG=dir set, writes our L3 overlay and the phantom's truth overlay there.
@@ -88,7 +88,7 @@ fn run(cfg: &PhantomConfig, patient: &PatientInfo) -> Run {
     }
 }
 
-fn v(m: &Measure<f64>) -> f64 {
+fn v(m: &Measured<f64>) -> f64 {
     *m.value().unwrap_or_else(|| panic!("not measured: {m:?}"))
 }
 
@@ -232,7 +232,7 @@ fn obese_and_sarcopenic_habitus_arterial() {
     assert!((hu - 300.0).abs() < 20.0, "aorta {hu}");
     // No height: SMI not measurable, with the reason.
     match &r.out.report.l3.skeletal_muscle_index_cm2_per_m2 {
-        Measure::NotMeasurable { reason } => assert_eq!(reason, "height not given"),
+        Measured::NotMeasurable { reason } => assert_eq!(reason, "height not given"),
         m => panic!("{m:?}"),
     }
     let map = r.out.maps.iter().find(|m| m.level == Level::L3).unwrap();

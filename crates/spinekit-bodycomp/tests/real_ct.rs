@@ -4,7 +4,7 @@
 //! muscle. Set SPINEKIT_BODYCOMP_PNG=dir to write the overlays.
 
 use spinekit_anatomy::{ContrastPhase, Level, Tissue};
-use spinekit_bodycomp::{analyze, BodyCompositionOutput, ContrastHints, Measure, PatientInfo};
+use spinekit_bodycomp::{analyze, BodyCompositionOutput, ContrastHints, Measured, PatientInfo};
 use spinekit_io::{open_volume, OpenOptions};
 use spinekit_testdata::shared_data;
 
@@ -25,7 +25,7 @@ fn run(path: &std::path::Path, name: &str) -> BodyCompositionOutput {
     eprintln!("{name}: analyze {:.0} ms", t0.elapsed().as_secs_f64() * 1e3);
     for e in &out.report.levels {
         match &e.result {
-            Measure::Measured { value: c } => eprintln!(
+            Measured::Value(c) => eprintln!(
                 "{name} {}: z {:.1} slice {:?}: SMA {:?} psoas {:?} para {:?} QL {:?} wall {:?} IMAT {:?} VAT {:?} \
                  SAT {:?} muscle HU {:?} cut {} table {:.1} cm² body {:.1} cm²",
                 e.level,
@@ -44,7 +44,7 @@ fn run(path: &std::path::Path, name: &str) -> BodyCompositionOutput {
                 c.table_removed_cm2,
                 c.body_area_cm2,
             ),
-            Measure::NotMeasurable { reason } => eprintln!("{name} {}: not measurable: {reason}", e.level),
+            Measured::NotMeasurable { reason } => eprintln!("{name} {}: not measurable: {reason}", e.level),
         }
     }
     let c = &out.report.contrast;

@@ -215,13 +215,13 @@ pub fn compare(truth: &Truth, report: &AnalysisReport) -> Comparison {
                 .find(|e| e.level == Level::L3)
                 .ok_or_else(|| "L3 not analysed".to_string())
                 .and_then(|e| match &e.result {
-                    spinekit_bodycomp::Measure::Measured { value } => Ok(value.clone()),
-                    spinekit_bodycomp::Measure::NotMeasurable { reason } => Err(reason.clone()),
+                    spinekit_bodycomp::Measured::Value(value) => Ok(value.clone()),
+                    spinekit_bodycomp::Measured::NotMeasurable { reason } => Err(reason.clone()),
                 }),
             m => Err(why(m)),
         };
         let pct5 = Tolerance::Percent { limit: 5.0 };
-        type Pick = fn(&spinekit_bodycomp::LevelComposition) -> &spinekit_bodycomp::Measure<f64>;
+        type Pick = fn(&spinekit_bodycomp::LevelComposition) -> &spinekit_bodycomp::Measured<f64>;
         for (name, t, pick) in [
             (
                 "L3 skeletal muscle area",
@@ -241,8 +241,8 @@ pub fn compare(truth: &Truth, report: &AnalysisReport) -> Comparison {
                 .as_ref()
                 .map_err(|e| e.clone())
                 .and_then(|c| match pick(c) {
-                    spinekit_bodycomp::Measure::Measured { value } => Ok(*value),
-                    spinekit_bodycomp::Measure::NotMeasurable { reason } => Err(reason.clone()),
+                    spinekit_bodycomp::Measured::Value(value) => Ok(*value),
+                    spinekit_bodycomp::Measured::NotMeasurable { reason } => Err(reason.clone()),
                 });
             rows.push(numeric(name, Some(Level::L3), "cm²", m, t, pct5));
         }

@@ -32,7 +32,7 @@ fn analyze_phantom_writes_a_complete_report() {
         assert!(out.join(f).is_file(), "{f} missing");
     }
     let r = read_json(&out.join("report.json"));
-    assert_eq!(r["schema"], "spinekit-report/1");
+    assert_eq!(r["schema"], "spinekit-report/2");
     let names: Vec<&str> = r["spine"]["vertebrae"]
         .as_array()
         .unwrap()

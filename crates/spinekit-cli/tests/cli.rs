@@ -324,17 +324,27 @@ fn demo_runs_without_data() {
     let ok = cmp["within_tolerance"].as_u64().unwrap();
     assert_eq!(rows.len() as u64, total);
     assert_eq!(
-        rows.iter().filter(|r| r["within_tolerance"] == true).count() as u64,
+        rows.iter()
+            .filter(|r| r["within_tolerance"] == true)
+            .count() as u64,
         ok
     );
     // L1–L5: three heights, a grade and a density each, plus Cobb, lordosis and three L3 areas.
     assert!(total >= 30, "only {total} rows");
     let lordosis = rows
         .iter()
-        .find(|r| r["quantity"].as_str().unwrap().starts_with("lumbar lordosis"))
+        .find(|r| {
+            r["quantity"]
+                .as_str()
+                .unwrap()
+                .starts_with("lumbar lordosis")
+        })
         .expect("a lordosis row");
     assert!(lordosis["measured"].is_string(), "{lordosis}");
-    assert!(ok * 10 >= total * 9, "{ok} of {total} within tolerance:\n{out}");
+    assert!(
+        ok * 10 >= total * 9,
+        "{ok} of {total} within tolerance:\n{out}"
+    );
 }
 
 /// `spinekit segment` writes its maps and report; refusals have their own exit statuses.

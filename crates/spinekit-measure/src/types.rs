@@ -4,35 +4,9 @@ use serde::{Deserialize, Serialize};
 use spinekit_anatomy::{ContrastPhase, FractureShape, GenantGrade, Level};
 
 /// Version of the output layout; bump on any incompatible change.
-pub const SCHEMA: &str = "spinekit-measure/1";
+pub const SCHEMA: &str = "spinekit-measure/2";
 
-/// A value, or why it could not be measured (never an invented number).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Measured<T> {
-    Value(T),
-    NotMeasurable { reason: String },
-}
-
-impl<T> Measured<T> {
-    pub fn not(reason: impl Into<String>) -> Self {
-        Measured::NotMeasurable {
-            reason: reason.into(),
-        }
-    }
-    pub fn value(&self) -> Option<&T> {
-        match self {
-            Measured::Value(v) => Some(v),
-            Measured::NotMeasurable { .. } => None,
-        }
-    }
-    pub fn reason(&self) -> Option<&str> {
-        match self {
-            Measured::Value(_) => None,
-            Measured::NotMeasurable { reason } => Some(reason),
-        }
-    }
-}
+pub use spinekit_anatomy::Measured;
 
 /// All measurements of one CT.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

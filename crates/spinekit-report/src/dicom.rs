@@ -207,7 +207,7 @@ pub fn measurement_groups(r: &AnalysisReport, seg: &SegOutput) -> Vec<Measuremen
             .find(|e| e.level == Level::L3)
             .and_then(|e| e.result.value());
         if let Some(c) = l3 {
-            let area = |code: &str, meaning: &str, v: &spinekit_bodycomp::Measure<f64>| {
+            let area = |code: &str, meaning: &str, v: &spinekit_bodycomp::Measured<f64>| {
                 v.value()
                     .and_then(|&x| m(private(code, meaning), x, UcumUnit::cm2(), None, None))
             };

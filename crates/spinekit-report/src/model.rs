@@ -7,7 +7,7 @@ use spinekit_ct::SpineReport;
 use spinekit_measure::{Measured, SpineMeasurements};
 
 /// Version of `report.json`'s layout (documented in docs/report-json.md); bump on any incompatible change.
-pub const SCHEMA: &str = "spinekit-report/1";
+pub const SCHEMA: &str = "spinekit-report/2";
 
 /// Everything `spinekit analyze` found in one CT.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -395,7 +395,7 @@ fn body_composition_section(
         }
     }
     s.push_str("</div>");
-    let cm2 = |m: &spinekit_bodycomp::Measure<f64>| {
+    let cm2 = |m: &spinekit_bodycomp::Measured<f64>| {
         m.value()
             .map(|v| format!("{v:.1}"))
             .unwrap_or_else(|| "—".into())
@@ -403,7 +403,7 @@ fn body_composition_section(
     let mut rows = Vec::new();
     for e in &b.levels {
         match &e.result {
-            spinekit_bodycomp::Measure::Measured { value: c } => rows.push(vec![
+            spinekit_bodycomp::Measured::Value(c) => rows.push(vec![
                 e.level.name().to_string(),
                 format!("{:.1}", c.slice.z_mm),
                 cm2(&c.skeletal_muscle_area_cm2),
@@ -415,7 +415,7 @@ fn body_composition_section(
                 cm2(&c.subcutaneous_fat_area_cm2),
                 cm2(&c.muscle_mean_hu),
             ]),
-            spinekit_bodycomp::Measure::NotMeasurable { reason } => {
+            spinekit_bodycomp::Measured::NotMeasurable { reason } => {
                 let mut row = vec![e.level.name().to_string(), na(reason)];
                 row.resize(10, String::new());
                 rows.push(row);
@@ -445,7 +445,7 @@ fn body_composition_section(
                 .value()
                 .map(|v| format!("{v:.1} cm²/m²"))
                 .unwrap_or_else(|| match &l3.skeletal_muscle_index_cm2_per_m2 {
-                    spinekit_bodycomp::Measure::NotMeasurable { reason } => na(reason),
+                    spinekit_bodycomp::Measured::NotMeasurable { reason } => na(reason),
                     _ => String::new(),
                 })
         ),
@@ -459,7 +459,7 @@ fn body_composition_section(
     s.push_str("<ul>");
     for f in &l3.flags {
         match f {
-            spinekit_bodycomp::Measure::Measured { value: c } => s.push_str(&format!(
+            spinekit_bodycomp::Measured::Value(c) => s.push_str(&format!(
                 "<li class=\"{}\">{}: {:.1} {} vs cut-off {:.1} — {} ({})</li>",
                 if c.below_threshold { "flag" } else { "" },
                 escape(&c.condition),
@@ -473,7 +473,7 @@ fn body_composition_section(
                 },
                 escape(&c.source)
             )),
-            spinekit_bodycomp::Measure::NotMeasurable { reason } => {
+            spinekit_bodycomp::Measured::NotMeasurable { reason } => {
                 s.push_str(&format!("<li class=\"na\">{}</li>", escape(&na(reason))))
             }
         }
