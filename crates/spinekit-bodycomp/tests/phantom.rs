@@ -208,10 +208,6 @@ fn average_habitus_portal_venous() {
 }
 
 #[test]
-#[ignore = "blocked by the CT engine (issue #5): on this obese arterial phantom spinekit-ct misses the short T12 \
-            ribs (rib_bearing false for the true T12, body centre z = 80 mm), counts six rib-free vertebrae, names \
-            them L1-L6 (numbering 'uncertain'), so its 'L3' is the true L2 (slice 87, truth slice 69); run with \
-            --ignored to see the figures"]
 fn obese_and_sarcopenic_habitus_arterial() {
     let body = BodyHabitus {
         abdomen_lr_mm: 360.0,

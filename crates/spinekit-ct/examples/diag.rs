@@ -24,6 +24,10 @@ fn main() {
                     c.first_level = Level::T1;
                     c.last_level = Level::T12;
                 }
+                "cervicothoracic" => {
+                    c.first_level = Level::C5;
+                    c.last_level = Level::T8;
+                }
                 "lumbar" => {
                     c.first_level = Level::L1;
                     c.last_level = Level::L5;

@@ -1,10 +1,10 @@
 //! The segmentation pipeline (see the crate documentation for the method).
 
+use crate::numbering::{detect_ribs, name_levels, Naming, Ribs};
 use crate::report::*;
 use crate::validate::validate_ct;
 use crate::CtError;
 use rayon::prelude::*;
-use spinekit_anatomy::{Enumeration, Level};
 use spinekit_image::{
     reorient_to, resample_to_grid, Geometry, Interpolation, OrientationCode, Volume,
 };
@@ -143,8 +143,8 @@ pub fn segment(
     if sacrum {
         trim_sacrum_at_si_joints(&mut lab_i, &bone_i, &spine, sp);
     }
-    let canal_i = canal_mask(&cti, &filled, &spine, sp);
-    let arch_holes = Some((&cti, &canal_i));
+    let probe_i = wall_probe(&cti, &filled, &spine, sp);
+    let arch_holes = Some((&cti, &probe_i));
     fill_body_holes(&mut lab_i, &spine, segs.len(), sp, arch_holes, true);
     fill_body_sections(&mut lab_i, &cti, &spine, segs.len(), sp);
     peel_faint_surface(&mut lab_i, &cti, SURFACE_MIN_HU);
@@ -159,11 +159,14 @@ pub fn segment(
     fill_body_holes(&mut lab_i, &spine, segs.len(), sp, arch_holes, false);
     timer.lap("vertebrae", 0.75);
 
-    let ribs = detect_ribs(&bone_i, &lab_i, &spine, segs.len(), sp);
+    let ribs = detect_ribs(&bone_i, &spine, &segs, sp);
+    timer.lap("ribs", 0.78);
     let naming = name_levels(&segs, sacrum, &ribs);
     timer.lap("numbering", 0.8);
 
-    let bodies_i = body_labels(&lab_i, &canal_i, &spine, segs.len(), sp);
+    let bodies_i = body_labels(&lab_i, &probe_i, &spine, segs.len(), sp);
+    drop(probe_i);
+    let canal_i = canal_mask(&cti, &spine, sp);
     let discs_i = disc_labels(&cti, &filled, &lab_i, &spine, &segs, sp);
     timer.lap("bodies, discs, canal", 0.88);
 
@@ -545,18 +548,18 @@ fn fill_bone(bone: &Volume<u8>, cti: &Volume<i16>) -> Volume<u8> {
 /// The traced column on the internal grid: per slice k, body centre and body front/back (voxel units),
 /// valid for k in `k_lo..=k_hi`.
 pub(crate) struct Spine {
-    k_lo: usize,
-    k_hi: usize,
+    pub(crate) k_lo: usize,
+    pub(crate) k_hi: usize,
     /// Body centre (i, j) per slice, continuous voxel indices.
-    centre: Vec<[f64; 2]>,
+    pub(crate) centre: Vec<[f64; 2]>,
     /// Posterior wall of the body (j index) per slice.
-    back: Vec<f64>,
+    pub(crate) back: Vec<f64>,
     /// Median body depth and half-width (mm).
-    depth_mm: f64,
-    half_width_mm: f64,
+    pub(crate) depth_mm: f64,
+    pub(crate) half_width_mm: f64,
     /// Centreline points in internal mm (index × spacing) and unit tangents, per slice.
-    p_mm: Vec<[f64; 3]>,
-    t: Vec<[f64; 3]>,
+    pub(crate) p_mm: Vec<[f64; 3]>,
+    pub(crate) t: Vec<[f64; 3]>,
 }
 
 fn smooth1d(v: &[f64], sigma: f64) -> Vec<f64> {
@@ -908,11 +911,11 @@ fn trace_spine(filled: &Volume<u8>, body: &Volume<u8>, sp: [f64; 3]) -> Result<S
 #[derive(Debug, Clone)]
 pub(crate) struct Seg {
     /// Disc plane below (slice index, continuous), or the bottom of the column.
-    lo: f64,
-    hi: f64,
-    lo_is_disc: bool,
-    hi_is_disc: bool,
-    sacrum: bool,
+    pub(crate) lo: f64,
+    pub(crate) hi: f64,
+    pub(crate) lo_is_disc: bool,
+    pub(crate) hi_is_disc: bool,
+    pub(crate) sacrum: bool,
 }
 
 fn unit_perp(t: [f64; 3]) -> ([f64; 3], [f64; 3]) {
@@ -1609,7 +1612,13 @@ fn fit_disc_planes(
                     if k1 < k0 + 2 {
                         continue;
                     }
-                    // Longest bone-free run with bone at both ends.
+                    // The bone-free run with bone at both ends that is longest, less its distance from the
+                    // starting plane (both in slices): faint marrow under an endplate (an osteoporotic or
+                    // 3 mm body) can leave a longer gap inside the body than the disc itself, but the disc is
+                    // where the whole plane holds the least bone.
+                    let score = |a: usize, e: usize| -> f64 {
+                        (e - a) as f64 - ((a as f64 + e as f64 - 1.0) / 2.0 - z0).abs()
+                    };
                     let (mut best, mut run): (Option<(usize, usize)>, Option<usize>) = (None, None);
                     let mut seen_bone = false;
                     for k in k0..=k1 {
@@ -1617,7 +1626,7 @@ fn fit_disc_planes(
                         match (b, run) {
                             (false, None) if seen_bone => run = Some(k),
                             (true, Some(st)) => {
-                                if best.is_none_or(|(a, e)| k - st > e - a) {
+                                if best.is_none_or(|(a, e)| score(st, k) > score(a, e)) {
                                     best = Some((st, k));
                                 }
                                 run = None;
@@ -1917,266 +1926,6 @@ fn trim_sacrum_at_si_joints(lab: &mut Volume<u8>, bone: &Volume<u8>, s: &Spine, 
     }
 }
 
-/// Rib evidence per segment: (left, right) rib found.
-type Ribs = Vec<(bool, bool)>;
-
-/// Ribs: elongated, thin bone pieces outside the column whose medial end touches a vertebra laterally.
-fn detect_ribs(bone: &Volume<u8>, lab: &Volume<u8>, s: &Spine, nseg: usize, sp: [f64; 3]) -> Ribs {
-    let [ni, nj, nk] = bone.dims();
-    let mut out = vec![(false, false); nseg];
-    // Candidate bone: not in the column labels, lateral 15–150 mm, from 40 mm in front of the body centre back.
-    let mut cand = bone.clone();
-    for k in 0..nk {
-        for j in 0..nj {
-            for i in 0..ni {
-                let idx = cand.index(i, j, k);
-                if cand.data()[idx] == 0 {
-                    continue;
-                }
-                let keep = lab.data()[idx] == 0 && k >= s.k_lo && k <= s.k_hi && {
-                    let [x, y] = s.centre[k];
-                    let dx = ((i as f64 - x) * sp[0]).abs();
-                    let dy = (j as f64 - y) * sp[1];
-                    (15.0..=150.0).contains(&dx) && dy >= -40.0
-                };
-                if !keep {
-                    cand.data_mut()[idx] = 0;
-                }
-            }
-        }
-    }
-    let comps = morph::label_components(&cand, morph::Connectivity::TwentySix);
-    let props = morph::region_props(
-        &Volume::from_vec(
-            cand.dims(),
-            Geometry::identity(sp),
-            comps.labels.iter().map(|&l| l as i32).collect(),
-        )
-        .expect("dims"),
-    );
-    let vox = sp[0] * sp[1] * sp[2];
-    for p in props {
-        let ext: Vec<f64> = (0..3)
-            .map(|a| (p.bbox_hi[a] - p.bbox_lo[a] + 1) as f64 * sp[a])
-            .collect();
-        let length = (ext[0] * ext[0] + ext[1] * ext[1] + ext[2] * ext[2]).sqrt();
-        let section = p.voxels as f64 * vox / length.max(1.0);
-        if length < 40.0 || section > 250.0 {
-            continue;
-        }
-        // Medial end: the component voxel nearest the centreline; the vertebra it touches within 9 mm.
-        let mut best: Option<(f64, [usize; 3])> = None;
-        for k in p.bbox_lo[2]..=p.bbox_hi[2] {
-            for j in p.bbox_lo[1]..=p.bbox_hi[1] {
-                for i in p.bbox_lo[0]..=p.bbox_hi[0] {
-                    if comps.labels[bone.index(i, j, k)] != p.label {
-                        continue;
-                    }
-                    let dx = ((i as f64 - s.centre[k][0]) * sp[0]).abs();
-                    if best.is_none_or(|b| dx < b.0) {
-                        best = Some((dx, [i, j, k]));
-                    }
-                }
-            }
-        }
-        let Some((dx, [i, j, k])) = best else {
-            continue;
-        };
-        if dx > 70.0 {
-            continue;
-        }
-        let r = [9.0 / sp[0], 9.0 / sp[1], 9.0 / sp[2]].map(|v| v.ceil() as isize);
-        let mut near: Option<(f64, u8)> = None;
-        for c in -r[2]..=r[2] {
-            for b in -r[1]..=r[1] {
-                for a in -r[0]..=r[0] {
-                    let Some([x, y, z]) = lab.offset([i, j, k], [a, b, c]) else {
-                        continue;
-                    };
-                    let l = lab.get(x, y, z);
-                    let d2 = (a as f64 * sp[0]).powi(2)
-                        + (b as f64 * sp[1]).powi(2)
-                        + (c as f64 * sp[2]).powi(2);
-                    if l != 0 && d2 <= 81.0 && near.is_none_or(|n| d2 < n.0) {
-                        near = Some((d2, l));
-                    }
-                }
-            }
-        }
-        if let Some((_, l)) = near {
-            let left = i as f64 > s.centre[k][0]; // +i points to the patient's left on the LPS grid
-            let e = &mut out[l as usize - 1];
-            if left {
-                e.0 = true;
-            } else {
-                e.1 = true;
-            }
-        }
-    }
-    out
-}
-
-pub(crate) struct Naming {
-    /// Level per segment (caudal first, as segs).
-    levels: Vec<Level>,
-    numbering: Numbering,
-    confidence: f64,
-}
-
-/// Names the segments from the anchors in view (sacrum below, last rib-bearing vertebra above) and grades the
-/// agreement. Segments are caudal first.
-fn name_levels(segs: &[Seg], sacrum: bool, ribs: &Ribs) -> Naming {
-    let n = segs.len();
-    let rib: Vec<bool> = ribs.iter().map(|&(l, r)| l || r).collect();
-    // Last rib-bearing vertebra: the most caudal with ribs whose cranial neighbours (if any) also bear ribs
-    // (isolated hits on lumbar transverse processes do not count).
-    let first_free = if sacrum { 1 } else { 0 };
-    let last_rib = (first_free..n).find(|&i| rib[i] && (i + 1 >= n || rib[i + 1]));
-    let rib_count = rib.iter().filter(|&&b| b).count();
-    let mut evidence = Vec::new();
-    if sacrum {
-        evidence.push(
-            "sacrum (alae wider than the vertebral bodies) at the caudal end of the column".into(),
-        );
-    } else {
-        evidence.push("no sacrum in the field of view".into());
-    }
-    match last_rib {
-        Some(i) => evidence.push(format!(
-            "last rib-bearing vertebra is the {} above the {}",
-            ordinal(i + 1 - first_free),
-            if sacrum {
-                "sacrum"
-            } else {
-                "bottom of the view"
-            }
-        )),
-        None => evidence.push("no rib-bearing vertebra in the field of view".into()),
-    }
-    let lumbar_type = match last_rib {
-        Some(i) => i - first_free,
-        None => n - first_free,
-    };
-    evidence.push(format!(
-        "{lumbar_type} vertebrae without ribs {}",
-        if sacrum {
-            "above the sacrum"
-        } else {
-            "in view below the ribs"
-        }
-    ));
-    let (status, reason, enumeration, anchor_rib) = match (sacrum, last_rib) {
-        (true, Some(_)) if lumbar_type == 5 => (
-            NumberingStatus::Confident,
-            "sacrum and last rib agree on 5 lumbar vertebrae".to_string(),
-            Enumeration::Normal,
-            false,
-        ),
-        (true, Some(_)) if lumbar_type == 6 => (
-            NumberingStatus::Uncertain,
-            "6 vertebrae without ribs above the sacrum: named L1–L6 (a lumbarised S1 or 11 rib pairs with a missed upper level would look the same)".into(),
-            Enumeration::L6,
-            true,
-        ),
-        (true, Some(_)) if lumbar_type == 4 => (
-            NumberingStatus::Uncertain,
-            "4 vertebrae without ribs above the sacrum: named L1–L4 with a sacralised L5 (13 rib pairs would look the same)".into(),
-            Enumeration::SacralisedL5,
-            true,
-        ),
-        (true, Some(_)) => (
-            NumberingStatus::Uncertain,
-            format!("{lumbar_type} vertebrae without ribs above the sacrum is implausible; named from the sacrum up"),
-            Enumeration::Normal,
-            false,
-        ),
-        (true, None) => (
-            NumberingStatus::Uncertain,
-            "named from the sacrum up; no rib-bearing vertebra in view to check for L6 or a sacralised L5".into(),
-            Enumeration::Normal,
-            false,
-        ),
-        (false, Some(_)) => (
-            NumberingStatus::Uncertain,
-            "named from the last rib-bearing vertebra (taken as T12); without the sacrum or C2 in view 11 or 13 rib pairs cannot be excluded".into(),
-            Enumeration::Normal,
-            true,
-        ),
-        (false, None) => (
-            NumberingStatus::Failed,
-            "no sacrum and no ribs in view: the level names are a placeholder (lowest vertebra called L5)".into(),
-            Enumeration::Normal,
-            false,
-        ),
-    };
-    let order = enumeration.levels(); // cranial first, ends with sacrum
-    let mut levels = vec![Level::L5; n];
-    if anchor_rib {
-        let i = last_rib.unwrap_or(0);
-        let t = order
-            .iter()
-            .position(|&l| l == enumeration.last_thoracic())
-            .unwrap_or(0);
-        for (m, lv) in levels.iter_mut().enumerate() {
-            let pos = t as isize + i as isize - m as isize;
-            *lv = order[pos.clamp(0, order.len() as isize - 1) as usize];
-        }
-    } else {
-        // From the bottom: the sacrum, or the lowest vertebra as the last lumbar.
-        let last = order.len() - 1;
-        let base = if sacrum { last } else { last - 1 };
-        for (m, lv) in levels.iter_mut().enumerate() {
-            *lv = order[base.saturating_sub(m)];
-        }
-        if sacrum {
-            levels[0] = Level::Sacrum;
-        }
-    }
-    // Keep names unique and monotone: two segments never share a label (clamping at C1 could repeat).
-    for m in 1..n {
-        if levels[m] >= levels[m - 1] {
-            levels[m] = levels[m - 1]; // cannot go further cranial than C1; flagged below
-        }
-    }
-    let mut reason = reason;
-    if levels
-        .iter()
-        .any(|l| l.region() == spinekit_anatomy::Region::Thoracic)
-    {
-        reason.push_str(
-            "; thoracic names assume 12 rib pairs (the first rib is not in view or not used), lower confidence",
-        );
-    }
-    let confidence = match status {
-        NumberingStatus::Confident => 0.9,
-        NumberingStatus::Uncertain => 0.6,
-        NumberingStatus::Failed => 0.2,
-    };
-    Naming {
-        levels,
-        numbering: Numbering {
-            status,
-            reason,
-            evidence,
-            enumeration,
-            sacrum_found: sacrum,
-            rib_bearing_count: rib_count,
-            lumbar_type_count: lumbar_type,
-        },
-        confidence,
-    }
-}
-
-fn ordinal(n: usize) -> String {
-    let suf = match (n % 10, n % 100) {
-        (1, x) if x != 11 => "st",
-        (2, x) if x != 12 => "nd",
-        (3, x) if x != 13 => "rd",
-        _ => "th",
-    };
-    format!("{n}{suf}")
-}
-
 /// Surface voxels of a vertebra fainter than this are mostly soft tissue (partial volume): halfway between the
 /// 130 HU accepted for the column analysis and the 180 HU bone threshold (140–160 HU gave the same Dice on the
 /// TotalSegmentator example and the phantom; 190 HU starts eroding real cortex at 3 mm).
@@ -2272,16 +2021,18 @@ fn fill_body_holes(
     let dims = lab.dims();
     let [ni, nj, _] = dims;
     let hw = s.half_width_mm + 4.0;
-    let in_zone = |i: usize, j: usize, k: usize| -> bool {
-        let body = body_any_hu
-            && k >= s.k_lo
+    // (in the body zone, fillable)
+    let in_zone = |i: usize, j: usize, k: usize| -> (bool, bool) {
+        let body = k >= s.k_lo
             && k <= s.k_hi
             && (j as f64) <= s.back[k] + 1.0
             && ((i as f64 - s.centre[k][0]) * sp[0]).abs() <= hw;
-        body || arch.is_some_and(|(cti, canal)| {
+        let dense = arch.is_some_and(|(cti, canal)| {
             canal.get(i, j, k) == 0 && f64::from(cti.get(i, j, k)) >= ARCH_HOLE_MIN_HU
-        })
+        });
+        (body, (body && body_any_hu) || dense)
     };
+    let reach = (ENDPLATE_ENCLOSURE_MM / sp[2]).ceil() as usize;
     for n in 1..=nseg as u8 {
         // Bounding box of the label, one voxel wider so that its border is outside.
         let (mut lo, mut hi) = ([usize::MAX; 3], [0usize; 3]);
@@ -2348,7 +2099,17 @@ fn fill_body_holes(
                             let q = at(a, b);
                             if !reached[a + b * nu] && lab.data()[q] == 0 {
                                 let (i, j, k) = (q % ni, (q / ni) % nj, q / (ni * nj));
-                                if in_zone(i, j, k) {
+                                let (body, fill) = in_zone(i, j, k);
+                                // An axial hole in the body is marrow only when the body also closes it above
+                                // and below: an endplate's central concavity (normal, or a biconcave
+                                // fracture's cup) is ringed by the rim in the axial plane but open to the disc.
+                                if fill
+                                    && (axis != 2
+                                        || !body
+                                        || arch.is_none_or(|(cti, _)| {
+                                            enclosed_vertically(lab, cti, (i, j, k), n, reach)
+                                        }))
+                                {
                                     lab.data_mut()[q] = n;
                                 }
                             }
@@ -2359,6 +2120,44 @@ fn fill_body_holes(
         }
     }
 }
+
+/// How far (mm) above and below a voxel the body must close it for the voxel to count as enclosed marrow: more
+/// than a lumbar body's height (adult lumbar bodies are 25–30 mm tall), so that the far endplate is reached from
+/// anywhere inside the body; a neighbouring vertebra or nothing within reach means the voxel lies in an endplate's
+/// concavity, open to the disc.
+const ENDPLATE_ENCLOSURE_MM: f64 = 40.0;
+
+/// Whether vertebra `n` closes a voxel both above and below along the slice axis (within `reach` slices): going
+/// each way, the first labelled voxel belongs to `n`, or a bone-dense voxel (≥ `ENDPLATE_MIN_HU`, an endplate
+/// the bone mask lost, e.g. under an elderly body's faint marrow) comes before any other label. Marrow inside a
+/// body is closed by both endplates; the disc in an endplate's central concavity (normal, or the cup of a
+/// biconcave fracture) meets the next vertebra or nothing.
+fn enclosed_vertically(
+    lab: &Volume<u8>,
+    cti: &Volume<i16>,
+    (i, j, k): (usize, usize, usize),
+    n: u8,
+    reach: usize,
+) -> bool {
+    let nk = lab.dims()[2];
+    let closed = |z: usize| -> Option<bool> {
+        let v = lab.get(i, j, z);
+        if v != 0 {
+            Some(v == n)
+        } else if cti.get(i, j, z) >= ENDPLATE_MIN_HU {
+            Some(true)
+        } else {
+            None
+        }
+    };
+    let up = (k + 1..(k + 1 + reach).min(nk)).find_map(closed);
+    let down = (k.saturating_sub(reach)..k).rev().find_map(closed);
+    up == Some(true) && down == Some(true)
+}
+
+/// An unlabelled voxel at least this dense (HU) closes a body vertically: the bone threshold (§ bone mask, 180 HU),
+/// above any disc or marrow that is not bone.
+const ENDPLATE_MIN_HU: i16 = 150;
 
 /// Marrow (HU) that a large body section's convex hull may take: above fat and fluid (cortex is labelled already).
 const SECTION_FILL_MIN_HU: i16 = 60;
@@ -2387,6 +2186,7 @@ fn fill_body_sections(
 ) {
     let [ni, nj, nk] = lab.dims();
     let hw = s.half_width_mm + 4.0;
+    let reach = (ENDPLATE_ENCLOSURE_MM / sp[2]).ceil() as usize;
     let in_zone = |i: usize, j: usize, k: usize| -> bool {
         (j as f64) <= s.back[k] + 1.0 && ((i as f64 - s.centre[k][0]) * sp[0]).abs() <= hw
     };
@@ -2439,6 +2239,7 @@ fn fill_body_sections(
                         && cti.data()[idx] >= min_hu
                         && in_zone(iu, ju, k)
                         && inside_convex(&hull, (i, j))
+                        && enclosed_vertically(lab, cti, (iu, ju, k), n as u8, reach)
                     {
                         lab.data_mut()[idx] = n as u8;
                     }
@@ -2711,8 +2512,11 @@ fn disc_labels(
     out
 }
 
-/// Canal: per slice, the non-bone region (< 120 HU) reached from just behind the body, within 12 mm.
-fn canal_mask(cti: &Volume<i16>, filled: &Volume<u8>, s: &Spine, sp: [f64; 3]) -> Volume<u8> {
+/// Probe for the posterior body wall: per slice, the non-bone region (−100…120 HU, outside filled bone) reached
+/// from 7 mm behind the traced wall, within 12 mm. Its front is the first soft-tissue row behind the body's
+/// cortex, which `body_labels` cuts at and the marrow filling must not cross; it is not the canal (fat and
+/// enhancing veins are left out, and it stops 12 mm from its seed).
+fn wall_probe(cti: &Volume<i16>, filled: &Volume<u8>, s: &Spine, sp: [f64; 3]) -> Volume<u8> {
     let [ni, nj, _] = filled.dims();
     let plane = ni * nj;
     let mut out = Volume::<u8>::zeros(filled.dims(), *filled.geometry()).expect("dims");
@@ -2750,6 +2554,224 @@ fn canal_mask(cti: &Volume<i16>, filled: &Volume<u8>, s: &Spine, sp: [f64; 3]) -
                     if a < ni && b < nj && o[a + b * ni] == 0 && ok(a, b) {
                         o[a + b * ni] = 1;
                         stack.push((a, b));
+                    }
+                }
+            }
+        });
+    out
+}
+
+/// Number of rays cast from the canal's centre in each slice (7.5° apart).
+const CANAL_RAYS: usize = 48;
+
+/// Farthest (mm) a ray looks for the canal's bony wall: beyond any adult canal's half-diameter (lumbar canal
+/// AP 15–25 mm, transverse 20–30 mm; clinical-reference §5.1), short of the paraspinal muscles' far side.
+const CANAL_MAX_RADIUS_MM: f64 = 20.0;
+
+/// How far (mm) behind the body's posterior wall the first ray centre is put: inside even a stenotic canal
+/// (absolute stenosis is AP < 10 mm, §5.1).
+const CANAL_SEED_MM: f64 = 5.0;
+
+/// Where a ray finds no wall (an intervertebral foramen, the interlaminar gap at a disc), its radius is taken
+/// from the same direction in the slices within this distance (mm) above and below: about half a vertebra.
+const CANAL_BRIDGE_MM: f64 = 12.0;
+
+/// Largest ratio of a canal ray's radius to the median of its direction along the column: the canal widens at
+/// the lateral recesses and discs by well under a third, a ray through a gap in the arch to the spinous process
+/// or the next lamina is about twice as long.
+const CANAL_RADIUS_CAP: f64 = 1.3;
+
+/// Canal: per slice along the column, the soft-tissue space that the vertebral foramen encloses (dural sac,
+/// epidural fat and veins, ligaments), bounded in front by the body's posterior wall (or, at a disc, the traced
+/// wall line) and around by the pedicles, laminae and facets. Rays are cast from the canal's centre to the first
+/// bone (filled bone or ≥ the 180 HU bone threshold); directions without bone within reach (foramina, the
+/// interlaminar gap) take the radius from the same direction in the nearest slices that have it, else from the
+/// neighbouring directions. The centre is re-estimated once from the first outline (smoothed along the column).
+/// Unlike a threshold flood, this keeps fat (≤ −100 HU) and enhancing veins inside the canal and does not leak
+/// through the foramina.
+fn canal_mask(cti: &Volume<i16>, s: &Spine, sp: [f64; 3]) -> Volume<u8> {
+    let [ni, nj, nk] = cti.dims();
+    let bone_hu = 180i16;
+    let wall = |i: isize, j: isize, k: usize| -> bool {
+        if i < 0 || j < 0 || i as usize >= ni || j as usize >= nj {
+            return true;
+        }
+        let (i, j) = (i as usize, j as usize);
+        cti.get(i, j, k) >= bone_hu || (j as f64) < s.back[k] - 0.5
+    };
+    let dirs: Vec<(f64, f64)> = (0..CANAL_RAYS)
+        .map(|a| {
+            let t = a as f64 * std::f64::consts::TAU / CANAL_RAYS as f64;
+            (t.cos(), t.sin())
+        })
+        .collect();
+    let step = 0.5 * sp[0].min(sp[1]);
+    // Radius (mm) to the wall along each ray from (x, y) in slice k; None where no wall within reach. None for the
+    // whole slice when the centre itself is bone.
+    let cast = |k: usize, x: f64, y: f64| -> Option<Vec<Option<f64>>> {
+        if wall(x.round() as isize, y.round() as isize, k) {
+            return None;
+        }
+        Some(
+            dirs.iter()
+                .map(|&(dx, dy)| {
+                    let mut r = step;
+                    while r <= CANAL_MAX_RADIUS_MM {
+                        let (i, j) = (x + r * dx / sp[0], y + r * dy / sp[1]);
+                        if wall(i.round() as isize, j.round() as isize, k) {
+                            return Some(r - 0.5 * step);
+                        }
+                        r += step;
+                    }
+                    None
+                })
+                .collect(),
+        )
+    };
+    // Open rays from the neighbouring directions (circularly), when at least a third of the rays are closed.
+    let close_in_slice = |r: &[Option<f64>]| -> Option<Vec<f64>> {
+        let known: Vec<usize> = (0..r.len()).filter(|&a| r[a].is_some()).collect();
+        if known.len() * 3 < r.len() {
+            return None;
+        }
+        let n = r.len();
+        Some(
+            (0..n)
+                .map(|a| {
+                    if let Some(v) = r[a] {
+                        return v;
+                    }
+                    let prev = (1..n).map(|d| (a + n - d) % n).find(|&b| r[b].is_some());
+                    let next = (1..n).map(|d| (a + d) % n).find(|&b| r[b].is_some());
+                    match (prev, next) {
+                        (Some(p), Some(q)) => {
+                            let (dp, dq) = ((a + n - p) % n, (q + n - a) % n);
+                            let (vp, vq) = (r[p].unwrap_or(0.0), r[q].unwrap_or(0.0));
+                            (vp * dq as f64 + vq * dp as f64) / (dp + dq) as f64
+                        }
+                        _ => 0.0,
+                    }
+                })
+                .collect(),
+        )
+    };
+    let ks: Vec<usize> = (s.k_lo..=s.k_hi).collect();
+    // Pass 1: from a point behind the wall; the outline's centroid is the canal centre.
+    let centres: Vec<(Option<f64>, Option<f64>)> = ks
+        .par_iter()
+        .map(|&k| {
+            let (x, y) = (s.centre[k][0], s.back[k] + CANAL_SEED_MM / sp[1]);
+            let Some(r) = cast(k, x, y).as_deref().and_then(close_in_slice) else {
+                return (None, None);
+            };
+            let (mut sx, mut sy) = (0.0, 0.0);
+            for (&(dx, dy), &v) in dirs.iter().zip(&r) {
+                // Centroid of the star polygon: each sector's centroid at 2/3 of its radius, weighted by r².
+                sx += v * v * (x + 2.0 / 3.0 * v * dx / sp[0]);
+                sy += v * v * (y + 2.0 / 3.0 * v * dy / sp[1]);
+            }
+            let w: f64 = r.iter().map(|v| v * v).sum();
+            if w <= 0.0 {
+                return (None, None);
+            }
+            (Some(sx / w), Some(sy / w))
+        })
+        .collect();
+    let rz = (6.0 / sp[2]).round() as usize;
+    let (cxs, cys): (Vec<Option<f64>>, Vec<Option<f64>>) = centres.into_iter().unzip();
+    let (Some(cx), Some(cy)) = (
+        interpolate(&running_median(&cxs, rz)),
+        interpolate(&running_median(&cys, rz)),
+    ) else {
+        return Volume::<u8>::zeros(cti.dims(), *cti.geometry()).expect("dims");
+    };
+    let cx = smooth1d(&cx, 3.0 / sp[2]);
+    let cy = smooth1d(&cy, 3.0 / sp[2]);
+    // Pass 2: rays from the smoothed centres.
+    let rays: Vec<Option<Vec<Option<f64>>>> = (0..ks.len())
+        .into_par_iter()
+        .map(|n| cast(ks[n], cx[n], cy[n]))
+        .collect();
+    // Open rays: the same direction in the nearest slices (linear between the two sides), else in-slice.
+    let bridge = (CANAL_BRIDGE_MM / sp[2]).round() as usize;
+    let radii: Vec<Option<Vec<f64>>> = (0..ks.len())
+        .into_par_iter()
+        .map(|n| {
+            let r = rays[n].as_ref()?;
+            let filled_r: Vec<Option<f64>> = (0..CANAL_RAYS)
+                .map(|a| {
+                    r[a].or_else(|| {
+                        let find = |dir: isize| {
+                            (1..=bridge as isize).find_map(|d| {
+                                let m = n as isize + dir * d;
+                                if m < 0 || m as usize >= ks.len() {
+                                    return None;
+                                }
+                                rays[m as usize].as_ref()?[a].map(|v| (d as f64, v))
+                            })
+                        };
+                        match (find(-1), find(1)) {
+                            (Some((d0, v0)), Some((d1, v1))) => {
+                                Some((v0 * d1 + v1 * d0) / (d0 + d1))
+                            }
+                            (Some((_, v)), None) | (None, Some((_, v))) => Some(v),
+                            (None, None) => None,
+                        }
+                    })
+                })
+                .collect();
+            close_in_slice(&filled_r)
+        })
+        .collect();
+    // A ray through a gap in the arch (the interlaminar space or a facet joint at a disc) may reach bone far
+    // behind the canal (the spinous process, the next lamina): no direction is longer than `CANAL_RADIUS_CAP`
+    // times the median of the same direction over the slices within the bridging distance, mostly closed by the
+    // arch.
+    let radii: Vec<Option<Vec<f64>>> = (0..ks.len())
+        .map(|n| {
+            let r = radii[n].as_ref()?;
+            let (lo, hi) = (n.saturating_sub(bridge), (n + bridge).min(ks.len() - 1));
+            Some(
+                (0..CANAL_RAYS)
+                    .map(|a| {
+                        let m = median(
+                            (lo..=hi)
+                                .filter_map(|m| radii[m].as_ref().map(|v| v[a]))
+                                .collect(),
+                        );
+                        m.map_or(r[a], |m| r[a].min(CANAL_RADIUS_CAP * m))
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    let mut out = Volume::<u8>::zeros(cti.dims(), *cti.geometry()).expect("dims");
+    let plane = ni * nj;
+    let k_lo = s.k_lo;
+    out.data_mut()
+        .par_chunks_mut(plane)
+        .enumerate()
+        .filter(|(k, _)| *k >= k_lo && *k <= s.k_hi && *k < nk)
+        .for_each(|(k, o)| {
+            let n = k - k_lo;
+            let Some(r) = &radii[n] else { return };
+            let (x, y) = (cx[n], cy[n]);
+            let reach_i = (CANAL_MAX_RADIUS_MM / sp[0]).ceil() as isize;
+            let reach_j = (CANAL_MAX_RADIUS_MM / sp[1]).ceil() as isize;
+            let (xi, yj) = (x.round() as isize, y.round() as isize);
+            for j in (yj - reach_j).max(0)..=(yj + reach_j).min(nj as isize - 1) {
+                for i in (xi - reach_i).max(0)..=(xi + reach_i).min(ni as isize - 1) {
+                    let (dx, dy) = ((i as f64 - x) * sp[0], (j as f64 - y) * sp[1]);
+                    let d = (dx * dx + dy * dy).sqrt();
+                    // Radius of the outline in this direction, linear between the two nearest rays.
+                    let t = dy.atan2(dx).rem_euclid(std::f64::consts::TAU) / std::f64::consts::TAU
+                        * CANAL_RAYS as f64;
+                    let a0 = t.floor() as usize % CANAL_RAYS;
+                    let a1 = (a0 + 1) % CANAL_RAYS;
+                    let f = t - t.floor();
+                    let rr = r[a0] * (1.0 - f) + r[a1] * f;
+                    if d <= rr && !wall(i, j, k) {
+                        o[i as usize + j as usize * ni] = 1;
                     }
                 }
             }
@@ -2802,7 +2824,8 @@ fn build_report(
             }
         }
         let partial = !(seg.sacrum || seg.lo_is_disc && seg.hi_is_disc);
-        let rib_assessable = !seg.sacrum;
+        // A vertebra cut by the top of the view may have its rib above the view: only a rib seen counts there.
+        let rib_assessable = !seg.sacrum && (seg.hi_is_disc || ribs[n].0 || ribs[n].1);
         // Thoracic names rest on the assumption of 12 rib pairs: the first rib is not detected, and from below
         // 11 or 13 rib pairs cannot be told apart from 12.
         let thoracic_assumed = level.region() == spinekit_anatomy::Region::Thoracic;

@@ -12,12 +12,19 @@
 //! 4. sample the filled bone in planes perpendicular to the centreline: the intervertebral discs are the gaps;
 //! 5. grow each vertebra from its body core through connected bone (posterior elements go to the body whose
 //!    pedicles they reach first); then fill enclosed marrow (body, pedicles, processes) and each body section's
-//!    convex hull, and peel the faint partial-volume voxels at the surface and between two vertebrae (bridged
-//!    discs, facet joints);
-//! 6. detect ribs and the sacrum, then name levels from every anchor in view and say how sure the names are.
+//!    convex hull where the body also closes it above and below (an endplate's concavity or a biconcave
+//!    fracture's cup stays open to the disc), and peel the faint partial-volume voxels at the surface and between
+//!    two vertebrae (bridged discs, facet joints); the canal is the soft-tissue space the vertebral foramen
+//!    encloses, outlined per slice by rays from its centre to the bony wall (gaps in the arch bridged from the
+//!    neighbouring slices);
+//! 6. detect the sacrum, and the ribs of each vertebra from the bone mask alone (bone beyond the column cut at the
+//!    rib necks; a long, thin piece leaving a vertebra is its rib, whatever the voxel size); then name levels from
+//!    every anchor in view (sacrum, last and first rib, lumbar-type count, rib lengths, level spacing), check them
+//!    against each other and say how sure the names are, naming the alternatives (`numbering` module).
 
 mod engine;
 mod error;
+mod numbering;
 mod report;
 mod validate;
 
