@@ -57,6 +57,29 @@ pub(crate) fn truncate(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
 }
 
+/// Free text for a value written under the default character repertoire (ISO-IR 6, ASCII): typographic
+/// characters of spinekit's own messages become their ASCII forms, anything else '?', at most `n` characters.
+/// Without this, a source series with no Specific Character Set cannot hold "T11–T12".
+pub(crate) fn plain_text(s: &str, n: usize) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '–' | '—' | '−' => out.push('-'),
+            '‘' | '’' => out.push('\''),
+            '“' | '”' => out.push('"'),
+            '…' => out.push_str("..."),
+            '×' => out.push('x'),
+            '≥' => out.push_str(">="),
+            '≤' => out.push_str("<="),
+            '°' => out.push_str(" deg"),
+            '§' => out.push_str("section "),
+            c if c.is_ascii() && !c.is_ascii_control() => out.push(c),
+            _ => out.push('?'),
+        }
+    }
+    truncate(&out, n)
+}
+
 /// A new UID under the UUID-derived root `2.25` (PS3.5 B.2): `2.25.` + a random 122-bit version-4 UUID as a
 /// decimal integer. At most 44 characters.
 pub fn new_uid() -> String {

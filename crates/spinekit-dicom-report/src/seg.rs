@@ -3,8 +3,8 @@
 use crate::codes::{category_anatomical_structure, level_code, Code};
 use crate::common::{check_source, put_equipment, put_patient_study, write_file};
 use crate::ds::{
-    code_item, ds, ds_multi, new_uid, now_utc, obj, put_code, put_seq, put_str, put_us, truncate,
-    Obj,
+    code_item, ds, ds_multi, new_uid, now_utc, obj, plain_text, put_code, put_seq, put_str, put_us,
+    truncate, Obj,
 };
 use crate::{ReportError, SourceSeries, WriterInfo};
 use dicom_core::{DataElement, PrimitiveValue, VR};
@@ -496,7 +496,7 @@ fn segment_item(number: u16, s: &SegmentSpec) -> Obj {
             &mut it,
             tags::SEGMENT_DESCRIPTION,
             VR::ST,
-            &truncate(d, 1024),
+            &plain_text(d, 1024),
         );
     }
     if let Some(r) = &s.anatomic_region {

@@ -646,6 +646,8 @@ fn unnamed_vertebra_segment_carries_no_level() {
     let path = c.out.join("seg.dcm");
     let mut spec = SegmentSpec::unnamed_vertebra(Level::L3.verse_label(), 2);
     spec.tracking_id = Some("vertebra 2".into());
+    // Typographic characters of spinekit's messages must not stop the write.
+    spec.description = Some("level not identified: T11–T12 would be T10–T11 (≥ 1 rib)".into());
     let seg = write_seg(
         &path,
         &c.source,
@@ -661,7 +663,10 @@ fn unnamed_vertebra_segment_carries_no_level() {
     let o: &InMemDicomObject = &f;
     let s = &items(o, tags::SEGMENT_SEQUENCE)[0];
     assert_eq!(text(s, tags::SEGMENT_LABEL), "vertebra 2 (level unknown)");
-    assert!(text(s, tags::SEGMENT_DESCRIPTION).contains("level not identified"));
+    assert_eq!(
+        text(s, tags::SEGMENT_DESCRIPTION),
+        "level not identified: T11-T12 would be T10-T11 (>= 1 rib)"
+    );
     let t = &items(s, tags::SEGMENTED_PROPERTY_TYPE_CODE_SEQUENCE)[0];
     assert_eq!(text(t, tags::CODE_MEANING), vertebra().meaning);
     assert_ne!(text(t, tags::CODE_VALUE), level_code(Level::L3).value);

@@ -194,13 +194,21 @@ pub fn findings(
                 "listhesis",
                 true,
                 format!(
-                    "{} {} on {}: {:.1} mm ({:.0} %), Meyerding grade {}.",
+                    "{} {} on {}: {:.1} mm ({:.0} %), Meyerding grade {}.{}",
                     p.upper.name(),
                     s.direction,
                     p.lower.name(),
                     s.slip_mm.abs(),
                     s.slip_percent.abs(),
-                    s.meyerding_grade
+                    s.meyerding_grade,
+                    // Measured: 3.7 mm of false L5–S1 slip on the listhesis-free demo phantom, 9–10 mm on
+                    // ct-totalseg-example: the sacrum map's S1 corner is not yet reliable.
+                    if p.lower == spinekit_anatomy::Level::Sacrum {
+                        " The S1 corner comes from the engine's sacrum map, which can shift it by several \
+                         millimetres: verify on the images."
+                    } else {
+                        ""
+                    }
                 ),
                 s.method.clone(),
             ));
