@@ -5,6 +5,11 @@ use crate::types::*;
 use spinekit_anatomy::{Level, Region};
 use spinekit_image::Volume;
 
+/// Largest normal osseous canal AP diameter: "Normal 15–23/27 mm" (clinical-reference §5.1, S46). A wider section
+/// is not a wide canal but a canal map that is not closed there (at a disc level the rays find no bone in front);
+/// it is reported as not measurable instead of as a number.
+pub const OSSEOUS_AP_NORMAL_MAX_MM: f64 = 27.0;
+
 /// Osseous canal AP diameter (mid-sagittal): < 12 mm relative, < 10 mm absolute stenosis (Verbiest criteria as
 /// used in the Framingham CT study; clinical-reference §5.1, S46).
 pub const OSSEOUS_AP_RELATIVE_MM: f64 = 12.0;
@@ -147,6 +152,12 @@ pub fn section(
         chord(e1).ok_or("the canal's area centroid lies outside it (crescent-shaped section)")?;
     let tr =
         chord(e2).ok_or("the canal's area centroid lies outside it (crescent-shaped section)")?;
+    if ap > OSSEOUS_AP_NORMAL_MAX_MM {
+        return Err(format!(
+            "the canal section measured {ap:.1} mm AP, wider than the normal maximum of \
+             {OSSEOUS_AP_NORMAL_MAX_MM} mm (clinical-reference §5.1, S46): the canal map is not bounded here"
+        ));
+    }
     let (ap_flag, area_flag, thresholds) = match (kind, lumbar) {
         (_, false) => (
             StenosisFlag::NotApplicable,
@@ -261,5 +272,36 @@ mod tests {
         assert!(dot(m.axis, axis) > 0.995);
         assert_eq!(m.area_flag, StenosisFlag::None);
         assert_eq!(m.ap_flag, StenosisFlag::NotApplicable);
+    }
+
+    #[test]
+    fn a_section_wider_than_any_normal_canal_is_not_reported() {
+        // A round "canal" 32 mm across (above the 27 mm normal maximum): an unbounded map, not a measurement.
+        let geom = Geometry {
+            origin_mm: [-30.0, -30.0, -10.0],
+            ..Geometry::identity([1.0; 3])
+        };
+        let dims = [61, 61, 21];
+        let mut v = Volume::<u8>::zeros(dims, geom).unwrap();
+        for k in 0..dims[2] {
+            for j in 0..dims[1] {
+                for i in 0..dims[0] {
+                    let w = geom.index_to_world([i as f64, j as f64, k as f64]);
+                    if w[0].hypot(w[1]) <= 16.0 {
+                        v.set(i, j, k, 1);
+                    }
+                }
+            }
+        }
+        let e = section(
+            &v,
+            CanalMapKind::OsseousCanal,
+            [0.0, 0.0, 0.0],
+            [0.0, 0.0, 1.0],
+            [0.0, 1.0, 0.0],
+            true,
+        )
+        .unwrap_err();
+        assert!(e.contains("normal maximum of 27 mm"), "{e}");
     }
 }
