@@ -12,6 +12,9 @@ use spinekit_io::{open_volume, OpenOptions};
 use spinekit_phantom::{generate, PhantomConfig};
 use spinekit_testdata::shared_data;
 
+mod common;
+use common::{load_u8, totalseg_to_verse};
+
 struct Checked {
     report: SpineReport,
     /// Per reported vertebra (cranial first): its name, whether the name is right, and the true level nearest to it.
@@ -155,12 +158,11 @@ fn sacralised_l5_is_named_and_flagged() {
     assert!(n.reason.contains("13 rib pairs"), "{}", n.reason);
 }
 
-/// 13 rib pairs look like 12 from below (the sacrum and the last rib agree on 5 lumbar vertebrae); only the rib
-/// lengths differ (the rib above the last one is already short). The lumbar names and the sacrum must be right,
-/// and the numbering must not be confident with wrong thoracic names.
-#[test]
-fn t13_is_correct_or_uncertain_naming_13_rib_pairs() {
-    let c = phantom(Enumeration::T13, Level::T10, Level::Sacrum, 3.0);
+/// 13 rib pairs (or 11) look like 12 from below: the sacrum and the last rib agree on 5 lumbar vertebrae, only
+/// the rib lengths differ. The lumbar names and the sacrum must be right, and the numbering must not be confident
+/// with wrong thoracic names: if any name is wrong, the status is uncertain and the reason names `pairs`.
+fn rib_count_variant_is_correct_or_uncertain(variant: Enumeration, pairs: &str) {
+    let c = phantom(variant, Level::T10, Level::Sacrum, 3.0);
     let n = &c.report.numbering;
     for r in [
         spinekit_anatomy::Region::Lumbar,
@@ -173,27 +175,18 @@ fn t13_is_correct_or_uncertain_naming_13_rib_pairs() {
     honest(&c);
     if !all_correct(&c) {
         assert_eq!(n.status, NumberingStatus::Uncertain, "{}", show(&c));
-        assert!(n.reason.contains("13 rib pairs"), "{}", n.reason);
+        assert!(n.reason.contains(pairs), "{}", n.reason);
     }
 }
 
 #[test]
+fn t13_is_correct_or_uncertain_naming_13_rib_pairs() {
+    rib_count_variant_is_correct_or_uncertain(Enumeration::T13, "13 rib pairs");
+}
+
+#[test]
 fn eleven_rib_pairs_are_correct_or_uncertain_naming_11_rib_pairs() {
-    let c = phantom(Enumeration::ElevenRibs, Level::T10, Level::Sacrum, 3.0);
-    let n = &c.report.numbering;
-    for r in [
-        spinekit_anatomy::Region::Lumbar,
-        spinekit_anatomy::Region::Sacral,
-    ] {
-        for (l, ok) in names_of(&c, r) {
-            assert!(ok, "{l} wrong: {}", show(&c));
-        }
-    }
-    honest(&c);
-    if !all_correct(&c) {
-        assert_eq!(n.status, NumberingStatus::Uncertain, "{}", show(&c));
-        assert!(n.reason.contains("11 rib pairs"), "{}", n.reason);
-    }
+    rib_count_variant_is_correct_or_uncertain(Enumeration::ElevenRibs, "11 rib pairs");
 }
 
 /// A chest field has no sacrum: named from the last rib, never confident; every vertebra fully in view is named
@@ -246,13 +239,6 @@ fn ribs_at_1mm_on_the_thoracolumbar_junction() {
     assert_ne!(c.report.numbering.status, NumberingStatus::Confident);
 }
 
-fn load_u8(path: &std::path::Path) -> Volume<u8> {
-    open_volume(path, &OpenOptions::default())
-        .unwrap()
-        .volume
-        .to_type::<u8>()
-}
-
 /// TotalSegmentator's example (3 mm): T12's short ribs are found, none on L1–L5, and the sacrum and the last rib
 /// agree. Names checked against TotalSegmentator's vertebra labels (26 S1, 27 L5 … 31 L1, 32 T12, 33 T11).
 #[test]
@@ -267,13 +253,7 @@ fn totalseg_example_ribs_on_t12_at_3mm() {
         .unwrap()
         .into_ct_hu()
         .unwrap();
-    let truth = load_u8(&lab_path).map(|v| match v {
-        26 => Level::Sacrum.verse_label(),
-        27..=31 => 24 - (v - 27),
-        32 => Level::T12.verse_label(),
-        33 => Level::T11.verse_label(),
-        _ => 0,
-    });
+    let truth = load_u8(&lab_path).map(totalseg_to_verse);
     let c = check(&ct, &truth);
     eprintln!("{}", show(&c));
     let n = &c.report.numbering;

@@ -7,23 +7,8 @@ use spinekit_io::{open_volume, OpenOptions, SeriesSelector};
 use spinekit_morph::{dice, dice_labels};
 use spinekit_testdata::shared_data;
 
-fn load_u8(path: &std::path::Path) -> Volume<u8> {
-    open_volume(path, &OpenOptions::default())
-        .unwrap()
-        .volume
-        .to_type::<u8>()
-}
-
-/// TotalSegmentator's vertebra labels (26 S1, 27 L5 … 31 L1, 32 T12, 33 T11) as VerSe labels.
-fn totalseg_to_verse(v: u8) -> u8 {
-    match v {
-        26 => Level::Sacrum.verse_label(),
-        27..=31 => 24 - (v - 27),
-        32 => Level::T12.verse_label(),
-        33 => Level::T11.verse_label(),
-        _ => 0,
-    }
-}
+mod common;
+use common::{load_u8, totalseg_to_verse};
 
 #[test]
 fn totalseg_example_levels_bodies_and_discs() {
