@@ -64,6 +64,13 @@ impl<T> Measured<T> {
             Measured::NotMeasurable { reason } => Some(reason),
         }
     }
+    /// The value, or the reason as the error.
+    pub fn as_result(&self) -> Result<&T, &str> {
+        match self {
+            Measured::Value(v) => Ok(v),
+            Measured::NotMeasurable { reason } => Err(reason),
+        }
+    }
     /// Applies `f` to the value, keeping the reason.
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Measured<U> {
         match self {

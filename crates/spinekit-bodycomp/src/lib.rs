@@ -543,7 +543,10 @@ fn indices(
     ] {
         flags.push(match (smi.value(), thr) {
             (Some(&v), Some(t)) => flag("sarcopenia", src, v, t, "cm²/m²", "SMI below the cut-off"),
-            (None, _) => Measured::not(format!("{src}: SMI not measurable ({})", reason_of(&smi))),
+            (None, _) => Measured::not(format!(
+                "{src}: SMI not measurable ({})",
+                smi.reason().unwrap_or("measured")
+            )),
             (_, None) => Measured::not(format!("{src}: {sex_reason}")),
         });
     }
@@ -568,12 +571,12 @@ fn indices(
         ),
         (None, _) => Measured::not(format!(
             "{martin}: SMI not measurable ({})",
-            reason_of(&smi)
+            smi.reason().unwrap_or("measured")
         )),
         (_, None) if p.sex.is_none() => Measured::not(format!("{martin}: {sex_reason}")),
         (_, None) => Measured::not(format!(
             "{martin}: BMI needed for men ({})",
-            reason_of(&bmi)
+            bmi.reason().unwrap_or("measured")
         )),
     });
     let ham = "Hamaguchi 2016 PMI (clinical-reference §3.2, S21)";
@@ -586,7 +589,10 @@ fn indices(
             "cm²/m²",
             "psoas muscle index; noisier than SMI (§3.3)",
         ),
-        (None, _) => Measured::not(format!("{ham}: PMI not measurable ({})", reason_of(&pmi))),
+        (None, _) => Measured::not(format!(
+            "{ham}: PMI not measurable ({})",
+            pmi.reason().unwrap_or("measured")
+        )),
         (_, None) => Measured::not(format!("{ham}: {sex_reason}")),
     });
     // Myosteatosis.
@@ -610,9 +616,12 @@ fn indices(
         ),
         (None, _) => Measured::not(format!(
             "{martin}: muscle HU not measurable ({})",
-            reason_of(&mu_hu)
+            mu_hu.reason().unwrap_or("measured")
         )),
-        (_, None) => Measured::not(format!("{martin}: BMI needed ({})", reason_of(&bmi))),
+        (_, None) => Measured::not(format!(
+            "{martin}: BMI needed ({})",
+            bmi.reason().unwrap_or("measured")
+        )),
     });
     let der =
         "Derstine 2018 SMRA healthy young mean − 2 SD, non-contrast (clinical-reference §3.2, S20)";
@@ -620,7 +629,7 @@ fn indices(
         (Some(&v), Some(t)) => flag("myosteatosis", der, v, t, "HU", phase_note),
         (None, _) => Measured::not(format!(
             "{der}: muscle HU not measurable ({})",
-            reason_of(&mu_hu)
+            mu_hu.reason().unwrap_or("measured")
         )),
         (_, None) => Measured::not(format!("{der}: {sex_reason}")),
     });
@@ -637,13 +646,6 @@ fn indices(
     }
 }
 
-fn reason_of<T>(m: &Measured<T>) -> String {
-    match m {
-        Measured::Value(_) => "measured".into(),
-        Measured::NotMeasurable { reason } => reason.clone(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -652,8 +654,8 @@ mod tests {
     fn indices_need_height_and_sex() {
         let none = indices(None, "L3 not in view", &PatientInfo::default(), None);
         assert_eq!(
-            reason_of(&none.skeletal_muscle_index_cm2_per_m2),
-            "L3 not in view"
+            none.skeletal_muscle_index_cm2_per_m2.reason(),
+            Some("L3 not in view")
         );
         assert!(none.flags.iter().all(|f| f.value().is_none()));
     }

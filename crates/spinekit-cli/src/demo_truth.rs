@@ -3,7 +3,7 @@
 //! trabecular HU 5 HU, Cobb 2°, lordosis 3°, L3 muscle and fat areas 5 %).
 
 use serde::Serialize;
-use spinekit_anatomy::{GenantGrade, Level};
+use spinekit_anatomy::{GenantGrade, Level, Measured};
 use spinekit_phantom::{Truth, Visibility};
 use spinekit_report::AnalysisReport;
 
@@ -73,8 +73,11 @@ fn numeric(
     }
 }
 
-fn why<T>(m: &spinekit_measure::Measured<T>) -> String {
-    m.reason().unwrap_or("").to_string()
+const NOT_FOUND: &str = "level not found by the CT engine";
+
+/// The value, or why it is missing.
+fn get<T>(m: &Measured<T>) -> Result<&T, String> {
+    m.as_result().map_err(str::to_string)
 }
 
 /// Compares an analyze report of a phantom with the phantom's truth.
@@ -91,13 +94,9 @@ pub fn compare(truth: &Truth, report: &AnalysisReport) -> Comparison {
             continue;
         };
         let vm = ms.vertebrae.iter().find(|v| v.level == lt.level);
-        let heights = match vm {
-            Some(v) => match &v.heights {
-                spinekit_measure::Measured::Value(h) => Ok(h.clone()),
-                m => Err(why(m)),
-            },
-            None => Err("level not found by the CT engine".to_string()),
-        };
+        let heights = vm
+            .ok_or(NOT_FOUND.to_string())
+            .and_then(|v| get(&v.heights));
         let abs1 = Tolerance::Absolute { limit: 1.0 };
         for (name, t, f) in [
             (
@@ -108,21 +107,19 @@ pub fn compare(truth: &Truth, report: &AnalysisReport) -> Comparison {
             ("middle height", th.middle_mm, |h| h.middle_mm),
             ("posterior height", th.posterior_mm, |h| h.posterior_mm),
         ] {
-            let m = heights.as_ref().map(f).map_err(|e| e.clone());
+            let m = heights.clone().map(f);
             rows.push(numeric(name, Some(lt.level), "mm", m, t, abs1));
         }
         // Genant grade and type: exact for grades 2–3 (the acceptance list); grades 0–1 are shown, not judged.
-        let (grade, shape, note) = match vm.map(|v| &v.fracture) {
-            Some(spinekit_measure::Measured::Value(f)) => {
-                (Some(f.genant_grade), f.shape, String::new())
-            }
-            Some(m) => (None, None, format!("not measurable: {}", why(m))),
-            None => (None, None, "level not found by the CT engine".into()),
+        let (grade, shape, note) = match vm
+            .ok_or(NOT_FOUND.to_string())
+            .and_then(|v| get(&v.fracture))
+        {
+            Ok(f) => (Some(f.genant_grade), f.shape, String::new()),
+            Err(why) => (None, None, format!("not measurable: {why}")),
         };
         let truth_shape = lt.fracture.as_ref().map(|f| f.shape);
         let judged = matches!(lt.genant_grade, GenantGrade::Moderate | GenantGrade::Severe);
-        let same = grade == Some(lt.genant_grade)
-            && (!judged || lt.genant_grade == GenantGrade::Normal || shape == truth_shape);
         rows.push(Row {
             quantity: "Genant grade and type".into(),
             level: Some(lt.level),
@@ -140,18 +137,17 @@ pub fn compare(truth: &Truth, report: &AnalysisReport) -> Comparison {
             ),
             difference: None,
             tolerance: Tolerance::Exact,
-            within_tolerance: same || !judged,
+            within_tolerance: !judged || (grade == Some(lt.genant_grade) && shape == truth_shape),
             note: if judged {
                 note
             } else {
                 "grade 0–1: shown, not judged".into()
             },
         });
-        let hu = match vm.map(|v| &v.trabecular_roi) {
-            Some(spinekit_measure::Measured::Value(s)) => Ok(s.mean_hu),
-            Some(m) => Err(why(m)),
-            None => Err("level not found by the CT engine".into()),
-        };
+        let hu = vm
+            .ok_or(NOT_FOUND.to_string())
+            .and_then(|v| get(&v.trabecular_roi))
+            .map(|s| s.mean_hu);
         rows.push(numeric(
             "trabecular ROI mean",
             Some(lt.level),
@@ -165,10 +161,7 @@ pub fn compare(truth: &Truth, report: &AnalysisReport) -> Comparison {
     if truth.alignment.coronal_curves.iter().any(|c| c.in_fov)
         || truth.alignment.max_coronal_cobb_deg == 0.0
     {
-        let m = match &al.coronal {
-            spinekit_measure::Measured::Value(c) => Ok(c.max_cobb_deg),
-            m => Err(why(m)),
-        };
+        let m = get(&al.coronal).map(|c| c.max_cobb_deg);
         rows.push(numeric(
             "largest coronal Cobb angle",
             None,
@@ -193,10 +186,7 @@ pub fn compare(truth: &Truth, report: &AnalysisReport) -> Comparison {
         let Some(t) = t.as_ref().filter(|t| t.in_fov) else {
             continue;
         };
-        let m = match m {
-            spinekit_measure::Measured::Value(a) => Ok(a.angle_deg),
-            m => Err(why(m)),
-        };
+        let m = get(m).map(|a| a.angle_deg);
         let name = format!("{name} {}–{}", t.upper, t.lower);
         rows.push(numeric(
             &name,
@@ -208,20 +198,15 @@ pub fn compare(truth: &Truth, report: &AnalysisReport) -> Comparison {
         ));
     }
     if let Some(bt) = &truth.body_composition_l3 {
-        let l3 = match &report.body_composition {
-            spinekit_measure::Measured::Value(b) => b
-                .levels
+        let l3 = get(&report.body_composition).and_then(|b| {
+            b.levels
                 .iter()
                 .find(|e| e.level == Level::L3)
                 .ok_or_else(|| "L3 not analysed".to_string())
-                .and_then(|e| match &e.result {
-                    spinekit_bodycomp::Measured::Value(value) => Ok(value.clone()),
-                    spinekit_bodycomp::Measured::NotMeasurable { reason } => Err(reason.clone()),
-                }),
-            m => Err(why(m)),
-        };
+                .and_then(|e| get(&e.result))
+        });
         let pct5 = Tolerance::Percent { limit: 5.0 };
-        type Pick = fn(&spinekit_bodycomp::LevelComposition) -> &spinekit_bodycomp::Measured<f64>;
+        type Pick = fn(&spinekit_bodycomp::LevelComposition) -> &Measured<f64>;
         for (name, t, pick) in [
             (
                 "L3 skeletal muscle area",
@@ -237,13 +222,7 @@ pub fn compare(truth: &Truth, report: &AnalysisReport) -> Comparison {
                 |c| &c.subcutaneous_fat_area_cm2,
             ),
         ] {
-            let m = l3
-                .as_ref()
-                .map_err(|e| e.clone())
-                .and_then(|c| match pick(c) {
-                    spinekit_bodycomp::Measured::Value(value) => Ok(*value),
-                    spinekit_bodycomp::Measured::NotMeasurable { reason } => Err(reason.clone()),
-                });
+            let m = l3.clone().and_then(|c| get(pick(c)).copied());
             rows.push(numeric(name, Some(Level::L3), "cm²", m, t, pct5));
         }
     }
