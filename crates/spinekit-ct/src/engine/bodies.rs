@@ -1,0 +1,229 @@
+//! Vertebral bodies and intervertebral discs from the labelled vertebrae.
+
+use super::*;
+
+/// Bodies: each vertebra's voxels in front of its posterior body wall. The wall is located per vertebra from the
+/// canal's anterior boundary next to the midline (the first canal row, minus one row for the cortex the canal
+/// mask stops short of), fitted as a line over the vertebra's slices so that a tilted body (L5 in lordosis) keeps
+/// a tilted wall and a slice where the canal is missed does not notch the body, then shifted per column by the
+/// canal front's median offset there (the concave back surface's posterolateral corners). Without canal
+/// evidence (fewer than three slices) the traced column wall is used.
+pub(super) fn body_labels(
+    lab: &Volume<u8>,
+    canal: &Volume<u8>,
+    s: &Spine,
+    nseg: usize,
+    sp: [f64; 3],
+) -> Volume<u8> {
+    let [ni, nj, nk] = lab.dims();
+    let hw = s.half_width_mm + 4.0;
+    let mid_mm = 6.0;
+    // Per label, per slice: the canal front (min j of canal voxels within ±mid_mm of the column centre).
+    let mut wall: Vec<Vec<Option<f64>>> = vec![vec![None; nk]; nseg + 1];
+    let mut present = vec![vec![false; nk]; nseg + 1];
+    for (idx, &v) in lab.data().iter().enumerate() {
+        if v != 0 && (v as usize) <= nseg {
+            present[v as usize][idx / (ni * nj)] = true;
+        }
+    }
+    for k in s.k_lo..=s.k_hi {
+        let x = s.centre[k][0];
+        let mut front: Option<usize> = None;
+        for j in 0..nj {
+            for i in 0..ni {
+                if ((i as f64 - x) * sp[0]).abs() <= mid_mm && canal.get(i, j, k) != 0 {
+                    front = Some(front.map_or(j, |f: usize| f.min(j)));
+                }
+            }
+        }
+        if let Some(f) = front {
+            for n in 1..=nseg {
+                if present[n][k] {
+                    wall[n][k] = Some(f as f64 - 1.0);
+                }
+            }
+        }
+    }
+    // Line fit j = a + b k per label (least squares), slope limited to ±1 row per slice.
+    let fit: Vec<Option<(f64, f64)>> = wall
+        .iter()
+        .map(|w| {
+            let pts: Vec<(f64, f64)> = w
+                .iter()
+                .enumerate()
+                .filter_map(|(k, v)| v.map(|j| (k as f64, j)))
+                .collect();
+            if pts.len() < 3 {
+                return None;
+            }
+            let n = pts.len() as f64;
+            let (mk, mj) = (
+                pts.iter().map(|p| p.0).sum::<f64>() / n,
+                pts.iter().map(|p| p.1).sum::<f64>() / n,
+            );
+            let sxx: f64 = pts.iter().map(|p| (p.0 - mk).powi(2)).sum();
+            let sxy: f64 = pts.iter().map(|p| (p.0 - mk) * (p.1 - mj)).sum();
+            let b = if sxx > 0.0 {
+                (sxy / sxx).clamp(-1.0, 1.0)
+            } else {
+                0.0
+            };
+            Some((mj - b * mk, b))
+        })
+        .collect();
+    // Per label, per column offset from the centre: how far the canal front lies behind its midline value
+    // (median over the label's slices). The body's back surface is concave, so its posterolateral corners reach
+    // behind the midline front; beyond the canal's sides the offset at its edge is kept. Capped at 2 mm so that
+    // the round canal's sides do not pull the pedicle roots into the body (larger caps lost Dice on both the
+    // phantom and the TotalSegmentator example).
+    let half = (hw / sp[0]).ceil() as i64;
+    let width = (2 * half + 1) as usize;
+    let max_off = 2.0 / sp[1];
+    let mut offs: Vec<Vec<Option<f64>>> = vec![vec![None; width]; nseg + 1];
+    for (n, row) in offs.iter_mut().enumerate().skip(1) {
+        if fit[n].is_none() {
+            continue;
+        }
+        let mut per: Vec<Vec<f64>> = vec![Vec::new(); width];
+        let mut nsl = 0usize;
+        for (k, w) in wall[n].iter().enumerate().take(s.k_hi + 1).skip(s.k_lo) {
+            let Some(mid) = *w else { continue };
+            nsl += 1;
+            let x = s.centre[k][0];
+            for (c, p) in per.iter_mut().enumerate() {
+                let i = x.round() as i64 + c as i64 - half;
+                if i < 0 || i >= ni as i64 {
+                    continue;
+                }
+                if let Some(f) = (0..nj).find(|&j| canal.get(i as usize, j, k) != 0) {
+                    p.push((f as f64 - 1.0 - mid).clamp(0.0, max_off));
+                }
+            }
+        }
+        for (o, p) in row.iter_mut().zip(per.iter_mut()) {
+            if p.len() * 2 >= nsl && !p.is_empty() {
+                p.sort_by(|a, b| a.total_cmp(b));
+                *o = Some(p[p.len() / 2]);
+            }
+        }
+        // Beyond the canal's sides: the offset at its nearest edge; gaps inside it: the midline's (0).
+        if let Some(c0) = row.iter().position(Option::is_some) {
+            let c1 = row.iter().rposition(Option::is_some).unwrap_or(c0);
+            let (o0, o1) = (row[c0], row[c1]);
+            for (c, o) in row.iter_mut().enumerate() {
+                if c < c0 {
+                    *o = o0;
+                } else if c > c1 {
+                    *o = o1;
+                } else if o.is_none() {
+                    *o = Some(0.0);
+                }
+            }
+        }
+    }
+    let mut out = lab.clone();
+    for (idx, v) in out.data_mut().iter_mut().enumerate() {
+        if *v == 0 {
+            continue;
+        }
+        let (i, j, k) = (idx % ni, (idx / ni) % nj, idx / (ni * nj));
+        let kc = k.clamp(s.k_lo, s.k_hi);
+        let [x, _] = s.centre[kc];
+        let c = i as i64 - x.round() as i64 + half;
+        let off = if c >= 0 && (c as usize) < width {
+            offs[*v as usize][c as usize]
+        } else {
+            None
+        };
+        let back = fit
+            .get(*v as usize)
+            .copied()
+            .flatten()
+            .map_or(s.back[kc] + 0.5, |(a, b)| {
+                let w = a + b * k as f64 + 0.5;
+                match off {
+                    Some(o) => w + o,
+                    None => w,
+                }
+            });
+        let keep = (j as f64) <= back && ((i as f64 - x) * sp[0]).abs() <= hw;
+        if !keep {
+            *v = 0;
+        }
+    }
+    out
+}
+
+/// Discs: soft tissue between consecutive bodies, within the body outline, in front of the canal. Value = index
+/// of the segment above the disc's lower neighbour... i.e. the segment above (1-based, caudal first).
+pub(super) fn disc_labels(
+    cti: &Volume<i16>,
+    filled: &Volume<u8>,
+    lab: &Volume<u8>,
+    s: &Spine,
+    segs: &[Seg],
+    sp: [f64; 3],
+) -> Volume<u8> {
+    let [ni, nj, nk] = filled.dims();
+    let mut out = Volume::<u8>::zeros(filled.dims(), *filled.geometry()).expect("dims");
+    let r = 0.9 * s.half_width_mm.min(s.depth_mm / 2.0);
+    for (n, g) in segs.iter().enumerate() {
+        if !g.lo_is_disc || n == 0 {
+            continue;
+        }
+        let c = g.lo;
+        let kc = (c.round() as usize).clamp(s.k_lo, s.k_hi);
+        let o = [s.p_mm[kc][0], s.p_mm[kc][1], c * sp[2]];
+        let t = s.t[kc];
+        let half = 10.0;
+        let k0 = ((c - half / sp[2]).floor().max(0.0)) as usize;
+        let k1 = ((c + half / sp[2]).ceil() as usize).min(nk - 1);
+        for k in k0..=k1 {
+            for j in 0..nj {
+                for i in 0..ni {
+                    let idx = i + ni * (j + nj * k);
+                    if filled.data()[idx] != 0 || lab.data()[idx] != 0 {
+                        continue;
+                    }
+                    let hu = cti.data()[idx];
+                    if !(-50..=250).contains(&hu) {
+                        continue;
+                    }
+                    let p = [i as f64 * sp[0], j as f64 * sp[1], k as f64 * sp[2]];
+                    let d = [p[0] - o[0], p[1] - o[1], p[2] - o[2]];
+                    let along = d[0] * t[0] + d[1] * t[1] + d[2] * t[2];
+                    if along.abs() > half {
+                        continue;
+                    }
+                    let perp2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2] - along * along;
+                    if perp2 > r * r || j as f64 > s.back[kc] {
+                        continue;
+                    }
+                    // Between the two bodies: the nearest bone along ±tangent must belong to n and n+1.
+                    out.data_mut()[idx] = (n + 1) as u8;
+                }
+            }
+        }
+    }
+    // Keep only disc voxels bounded by bone above and below along the slice axis within 12 mm.
+    let keep: Vec<bool> = (0..out.len())
+        .into_par_iter()
+        .map(|idx| {
+            let v = out.data()[idx];
+            if v == 0 {
+                return false;
+            }
+            let (i, j, k) = (idx % ni, (idx / ni) % nj, idx / (ni * nj));
+            let steps = (12.0 / sp[2]).ceil() as usize;
+            let up = (1..=steps).any(|d| k + d < nk && filled.get(i, j, k + d) != 0);
+            let down = (1..=steps).any(|d| k >= d && filled.get(i, j, k - d) != 0);
+            up && down
+        })
+        .collect();
+    for (v, k) in out.data_mut().iter_mut().zip(keep) {
+        if !k {
+            *v = 0;
+        }
+    }
+    out
+}

@@ -1,0 +1,315 @@
+//! The sacrum: where it starts, the lumbosacral disc, and the cut at the sacroiliac joints.
+
+use super::*;
+
+/// Finds the sacrum at the caudal end of the column and makes it one segment. Returns `None` when there is no
+/// sacrum, else the L5–S1 disc plane when it was found in the CT values (it then replaces the fitted plane).
+///
+/// Cue: the in-slice bone connected to the body and in front of its posterior wall is far wider than a vertebral
+/// body over the lowest ≥ 10 mm of the column (sacral alae, usually joined to the ilia at the sacroiliac joints);
+/// a lumbar body is not, because its transverse processes start behind the wall. The L5–S1 disc is then the
+/// weakest bone plane (perpendicular to the centreline) in the 15 mm above the top of the wide run.
+pub(super) fn detect_sacrum(
+    filled: &Volume<u8>,
+    cti: &Volume<i16>,
+    s: &Spine,
+    segs: &mut Vec<Seg>,
+    sp: [f64; 3],
+) -> Option<Option<DiscPlane>> {
+    let body_w = 2.0 * s.half_width_mm;
+    let wide_mm = 100.0f64.max(1.9 * body_w.min(60.0));
+    let ext: Vec<f64> = (s.k_lo..=s.k_hi)
+        .into_par_iter()
+        .map(|k| slice_extent_mm(filled, s, k, 0.0, sp))
+        .collect();
+    // Wide run from the bottom, tolerating narrow slices (tip, foramina, partial volume) over ≤ 9 mm.
+    let tol = (9.0 / sp[2]).ceil() as usize;
+    let mut top = None;
+    let mut narrow = 0;
+    let mut wide_count = 0usize;
+    // The lower sacrum and coccyx taper: the wide run may start up to 60 mm above the bottom of the column.
+    let first_wide_max = (60.0 / sp[2]).round() as usize;
+    for (n, &e) in ext.iter().enumerate() {
+        if top.is_none() && n > first_wide_max {
+            break;
+        }
+        if e >= wide_mm {
+            top = Some(n);
+            wide_count += 1;
+            narrow = 0;
+        } else if top.is_some() {
+            narrow += 1;
+            if narrow > tol {
+                break;
+            }
+        }
+    }
+    let top = top?;
+    if (wide_count as f64) * sp[2] < 10.0 {
+        return None;
+    }
+    let k_top = s.k_lo + top;
+    // The top of the alae lies at about the S1 endplate, but at coarse voxels the L5 transverse processes may merge
+    // with them and lift the wide run into L5: a disc already found from 20 mm below to 15 mm above the top of the
+    // wide run, with ≥ 10 mm of wide slices under it, is the L5–S1 disc (the nearest to the top).
+    let wide_below = |c: f64| {
+        ext[..((c - s.k_lo as f64).max(0.0) as usize).min(ext.len())]
+            .iter()
+            .filter(|&&e| e >= wide_mm)
+            .count() as f64
+            * sp[2]
+    };
+    // First choice: the disc itself, seen in the CT values as a thin band between two endplates, on a plane free
+    // to tilt with the sacral slope and to sit in front of or behind the traced centre (where the tilted L5 and
+    // S1 share axial slices the centreline runs through both, and the bone mask bridges the disc).
+    let ls = lumbosacral_disc(cti, s, k_top, sp);
+    if let Some((pl, c)) = ls {
+        if (s.k_hi as f64 - c) * sp[2] >= 15.0 {
+            apply_sacrum_cut(segs, s, c, sp);
+            return Some(Some(pl));
+        }
+    }
+    let near = segs
+        .iter()
+        .filter(|g| g.lo_is_disc)
+        .map(|g| g.lo)
+        .filter(|&c| {
+            let d = (c - k_top as f64) * sp[2];
+            (-20.0..=15.0).contains(&d) && wide_below(c) >= 10.0
+        })
+        .min_by(|a, b| {
+            (a - k_top as f64)
+                .abs()
+                .total_cmp(&(b - k_top as f64).abs())
+        });
+    let cut = match near {
+        Some(c) => c,
+        None => {
+            let r_mm = (0.35 * s.depth_mm)
+                .min(0.6 * s.half_width_mm)
+                .clamp(4.0, 14.0);
+            let k_end = (k_top + (15.0 / sp[2]).round() as usize).min(s.k_hi);
+            (k_top..=k_end)
+                .map(|k| {
+                    (
+                        k,
+                        best_plane_fill(filled, s, k, r_mm, sp).0 + 0.002 * (k - k_top) as f64,
+                    )
+                })
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(k, _)| k as f64)?
+        }
+    };
+    // Something must be left above the sacrum for it to be the sacrum and not a mis-seen vertebra.
+    if (s.k_hi as f64 - cut) * sp[2] < 15.0 {
+        return None;
+    }
+    apply_sacrum_cut(segs, s, cut, sp);
+    Some(None)
+}
+
+/// Makes everything below slice position `cut` (along the centreline) the sacrum. A segment left above the cut that
+/// is far shorter than a vertebra is the lower part of L5 behind a false gap (an osteoporotic body): it is merged
+/// into the segment above.
+pub(super) fn apply_sacrum_cut(segs: &mut Vec<Seg>, s: &Spine, cut: f64, sp: [f64; 3]) {
+    let heights: Vec<f64> = segs
+        .iter()
+        .filter(|g| g.lo_is_disc && g.hi_is_disc)
+        .map(|g| (g.hi - g.lo) * sp[2])
+        .collect();
+    let mut out = vec![Seg {
+        lo: s.k_lo as f64 - 0.5,
+        hi: cut,
+        lo_is_disc: false,
+        hi_is_disc: true,
+        sacrum: true,
+    }];
+    for g in segs.iter() {
+        if g.hi <= cut + 1e-6 {
+            continue; // inside the sacrum
+        }
+        let mut g = g.clone();
+        if g.lo < cut {
+            g.lo = cut;
+            g.lo_is_disc = true;
+        }
+        if (g.hi - g.lo) * sp[2] >= 8.0 {
+            out.push(g);
+        }
+    }
+    if let (Some(hm), true) = (median(heights), out.len() > 2) {
+        let h1 = (out[1].hi - out[1].lo) * sp[2];
+        let merged = (out[2].hi - out[1].lo) * sp[2];
+        if out[1].hi_is_disc && h1 < 0.6 * hm && merged <= 1.4 * hm {
+            out[2].lo = out[1].lo;
+            out[2].lo_is_disc = true;
+            out.remove(1);
+        }
+    }
+    *segs = out;
+}
+
+/// Trilinear CT value at a point in internal mm (index × spacing); −1024 outside.
+pub(super) fn sample_hu(cti: &Volume<i16>, q: [f64; 3], sp: [f64; 3]) -> f64 {
+    let d = cti.dims();
+    let f: [f64; 3] = std::array::from_fn(|c| q[c] / sp[c]);
+    if (0..3).any(|c| f[c] < 0.0 || f[c] > (d[c] - 1) as f64) {
+        return -1024.0;
+    }
+    let i0: [usize; 3] =
+        std::array::from_fn(|c| (f[c].floor() as usize).min(d[c].saturating_sub(2)));
+    let w: [f64; 3] = std::array::from_fn(|c| (f[c] - i0[c] as f64).clamp(0.0, 1.0));
+    let mut v = 0.0;
+    for corner in 0..8 {
+        let o: [usize; 3] = std::array::from_fn(|c| (corner >> c) & 1);
+        let idx: [usize; 3] = std::array::from_fn(|c| (i0[c] + o[c]).min(d[c] - 1));
+        let wt: f64 = (0..3)
+            .map(|c| if o[c] == 1 { w[c] } else { 1.0 - w[c] })
+            .product();
+        v += wt * cti.get(idx[0], idx[1], idx[2]) as f64;
+    }
+    v
+}
+
+/// The L5–S1 disc near the top of the sacral alae (slice `k_top`), from the CT values: over planes through points
+/// on the body's AP line (in front of or behind the traced centre), tilted anteriorly by up to 60° (sacral slope)
+/// and ±10° coronally, the one whose disc patch is least bone-like while parallel patches 3–12 mm away on both
+/// sides reach endplate density. An osteoporotic body is uniformly faint and scores low; a real disc has endplates
+/// on both sides. Returns the plane and the slice position where it crosses the centreline.
+pub(super) fn lumbosacral_disc(
+    cti: &Volume<i16>,
+    s: &Spine,
+    k_top: usize,
+    sp: [f64; 3],
+) -> Option<(DiscPlane, f64)> {
+    let r = (0.3 * s.depth_mm)
+        .min(0.6 * s.half_width_mm)
+        .clamp(5.0, 12.0);
+    let k0 = (k_top as f64 - 25.0 / sp[2]).max(s.k_lo as f64).round() as usize;
+    let k1 = (k_top as f64 + 15.0 / sp[2]).min(s.k_hi as f64).round() as usize;
+    if k1 <= k0 {
+        return None;
+    }
+    let reach = (s.depth_mm / 2.0 - 0.5 * r).max(0.0);
+    let steps_j = (reach / sp[1]).floor() as i32;
+    let offs: Vec<f64> = (-8..=8).map(|x| x as f64 * 1.5).collect();
+    let mut cands = Vec::new();
+    for k in k0..=k1 {
+        for dj in -steps_j..=steps_j {
+            for a in (-10i32..=60).step_by(5) {
+                for b in [-10i32, 0, 10] {
+                    cands.push((k, dj, a, b));
+                }
+            }
+        }
+    }
+    let scored: Vec<(f64, DiscPlane)> = cands
+        .par_iter()
+        .map(|&(k, dj, a, b)| {
+            let (ta, tb) = ((a as f64).to_radians().tan(), (b as f64).to_radians().tan());
+            let n = [tb, -ta, 1.0];
+            let l = (n[0] * n[0] + n[1] * n[1] + 1.0).sqrt();
+            let n = n.map(|x| x / l);
+            let c = s.centre[k];
+            let o = [c[0] * sp[0], (c[1] + dj as f64) * sp[1], k as f64 * sp[2]];
+            let f = patch_profile(cti, o, n, r, &offs, sp);
+            let mid = offs.len() / 2;
+            let f0 = f[mid - 1].min(f[mid]).min(f[mid + 1]);
+            let up = f[mid + 2..].iter().copied().fold(0.0, f64::max);
+            let down = f[..mid - 1].iter().copied().fold(0.0, f64::max);
+            let score = up.min(down) - f0 - 0.001 * (a.abs() + b.abs()) as f64;
+            (
+                score,
+                DiscPlane {
+                    o,
+                    n,
+                    half_gap_mm: 0.0,
+                },
+            )
+        })
+        .collect();
+    let (score, pl) = scored.into_iter().max_by(|x, y| x.0.total_cmp(&y.0))?;
+    if score < 0.25 {
+        return None;
+    }
+    let pl = recentre_on_gap(cti, pl, r, sp);
+    // Where the plane crosses the centreline.
+    let mut c = None;
+    for k in s.k_lo..s.k_hi {
+        let (d0, d1) = (pl.dist(s.p_mm[k]), pl.dist(s.p_mm[k + 1]));
+        if d0 <= 0.0 && d1 > 0.0 {
+            c = Some(k as f64 + (-d0) / (d1 - d0));
+            break;
+        }
+    }
+    Some((pl, c?))
+}
+
+/// Removes the ilia from the sacrum (segment 1): the growth reaches them across the sacroiliac joints, which
+/// the marrow filling bridges at coarse voxels. Per side, the joint is the lateral offset 25–60 mm from the
+/// midline where the sacrum label holds the least cortical bone (summed over its slices), provided more bone lies
+/// beyond it; sacrum voxels further out are cleared.
+pub(super) fn trim_sacrum_at_si_joints(
+    lab: &mut Volume<u8>,
+    bone: &Volume<u8>,
+    s: &Spine,
+    sp: [f64; 3],
+) {
+    let [ni, nj, _] = lab.dims();
+    let nb = (80.0 / sp[0]).ceil() as usize + 1;
+    // Bone count per lateral offset bin (voxel units), per side (0: −i, 1: +i).
+    let mut prof = [vec![0f64; nb], vec![0f64; nb]];
+    let off = |i: usize, k: usize| -> (usize, usize) {
+        let dx = i as f64 - s.centre[k][0];
+        (usize::from(dx > 0.0), dx.abs().round() as usize)
+    };
+    for k in s.k_lo..=s.k_hi {
+        for j in 0..nj {
+            for i in 0..ni {
+                let idx = lab.index(i, j, k);
+                if lab.data()[idx] == 1 && bone.data()[idx] != 0 {
+                    let (side, b) = off(i, k);
+                    if b < nb {
+                        prof[side][b] += 1.0;
+                    }
+                }
+            }
+        }
+    }
+    let lo = (25.0 / sp[0]).round() as usize;
+    let hi = ((60.0 / sp[0]).round() as usize).min(nb - 1);
+    let mut limit = [usize::MAX; 2];
+    for side in 0..2 {
+        let p = smooth1d(&prof[side], 0.7);
+        // Only up to the last offset that holds sacrum bone (the growth stops at the column's lateral limit).
+        let Some(last) = prof[side].iter().rposition(|&v| v > 0.0) else {
+            continue;
+        };
+        let Some((bmin, vmin)) = (lo..=hi.min(last.saturating_sub(1)))
+            .map(|b| (b, p[b]))
+            .min_by(|x, y| x.1.total_cmp(&y.1))
+        else {
+            continue;
+        };
+        let beyond = p[bmin + 1..].iter().copied().fold(0.0, f64::max);
+        if beyond >= 1.3 * vmin.max(1.0) {
+            limit[side] = bmin;
+        }
+    }
+    if limit == [usize::MAX; 2] {
+        return;
+    }
+    for k in s.k_lo..=s.k_hi {
+        for j in 0..nj {
+            for i in 0..ni {
+                let idx = lab.index(i, j, k);
+                if lab.data()[idx] == 1 {
+                    let (side, b) = off(i, k);
+                    if b > limit[side] {
+                        lab.data_mut()[idx] = 0;
+                    }
+                }
+            }
+        }
+    }
+}

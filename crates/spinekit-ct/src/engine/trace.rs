@@ -1,0 +1,648 @@
+//! Tracing the column: body centres per slice, the centreline, and the first split into vertebrae at the disc gaps.
+
+use super::*;
+
+pub(super) fn smooth1d(v: &[f64], sigma: f64) -> Vec<f64> {
+    if sigma <= 0.0 {
+        return v.to_vec();
+    }
+    let r = (3.0 * sigma).ceil() as isize;
+    let n = v.len() as isize;
+    (0..n)
+        .map(|i| {
+            let (mut s, mut w) = (0.0, 0.0);
+            for d in -r..=r {
+                let j = (i + d).clamp(0, n - 1) as usize;
+                let g = (-(d * d) as f64 / (2.0 * sigma * sigma)).exp();
+                s += g * v[j];
+                w += g;
+            }
+            s / w
+        })
+        .collect()
+}
+
+pub(super) fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    Some(v[v.len() / 2])
+}
+
+/// Fills `None` entries by linear interpolation (constant beyond the ends).
+pub(super) fn interpolate(v: &[Option<f64>]) -> Option<Vec<f64>> {
+    let known: Vec<usize> = (0..v.len()).filter(|&i| v[i].is_some()).collect();
+    let (&first, &last) = (known.first()?, known.last()?);
+    let mut out = vec![0.0; v.len()];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = if i <= first {
+            v[first].unwrap_or_default()
+        } else if i >= last {
+            v[last].unwrap_or_default()
+        } else {
+            let b = known.partition_point(|&x| x <= i);
+            let (a, c) = (known[b - 1], known[b.min(known.len() - 1)]);
+            if a == c {
+                v[a].unwrap_or_default()
+            } else {
+                let f = (i - a) as f64 / (c - a) as f64;
+                v[a].unwrap_or_default() * (1.0 - f) + v[c].unwrap_or_default() * f
+            }
+        };
+    }
+    Some(out)
+}
+
+/// Running median over ±`r` samples, ignoring `None`.
+pub(super) fn running_median(v: &[Option<f64>], r: usize) -> Vec<Option<f64>> {
+    (0..v.len())
+        .map(|i| {
+            let lo = i.saturating_sub(r);
+            let hi = (i + r + 1).min(v.len());
+            median(v[lo..hi].iter().flatten().copied().collect())
+        })
+        .collect()
+}
+
+pub(super) fn trace_spine(
+    filled: &Volume<u8>,
+    body: &Volume<u8>,
+    sp: [f64; 3],
+) -> Result<Spine, CtError> {
+    let [ni, nj, nk] = filled.dims();
+    let plane = ni * nj;
+    // 1. Where bone is present in most slices: the column. Count per (i, j), smoothed by 8 mm.
+    let mut count = vec![0f32; plane];
+    for k in 0..nk {
+        for (c, &v) in count.iter_mut().zip(filled.slice_k(k)) {
+            *c += f32::from(v);
+        }
+    }
+    let mut g2 = Geometry::identity([sp[0], sp[1], 1.0]);
+    g2.origin_mm = [0.0; 3];
+    let cv = Volume::from_vec([ni, nj, 1], g2, count).expect("dims");
+    let cs = morph::gaussian_mm(&cv, [8.0, 8.0, 0.0]);
+    // Body's left-right centre: the column is within 60 mm of it.
+    let (mut sx, mut n) = (0.0, 0.0);
+    for k in 0..nk {
+        for (p, &v) in body.slice_k(k).iter().enumerate() {
+            if v != 0 {
+                sx += (p % ni) as f64;
+                n += 1.0;
+            }
+        }
+    }
+    let xc_body = if n > 0.0 { sx / n } else { ni as f64 / 2.0 };
+    let lim = 60.0 / sp[0];
+    let (mut best, mut bi, mut bj) = (0f32, 0usize, 0usize);
+    for j in 0..nj {
+        for i in 0..ni {
+            if (i as f64 - xc_body).abs() > lim {
+                continue;
+            }
+            let v = cs.data()[i + j * ni];
+            if v > best {
+                best = v;
+                bi = i;
+                bj = j;
+            }
+        }
+    }
+    if best < 3.0 {
+        return Err(CtError::NoSpine(
+            "no bone column runs through the slices".into(),
+        ));
+    }
+    // 2. Per-slice column centroid in a 30 mm window, twice, smoothing in between.
+    let mut prior: Vec<[f64; 2]> = vec![[bi as f64, bj as f64]; nk];
+    let mut present = vec![false; nk];
+    for pass in 0..3 {
+        let r_mm = if pass == 0 { 40.0 } else { 30.0 };
+        let mut xs: Vec<Option<f64>> = vec![None; nk];
+        let mut ys: Vec<Option<f64>> = vec![None; nk];
+        for k in 0..nk {
+            let sl = filled.slice_k(k);
+            let [px, py] = prior[k];
+            let (i0, i1) = (
+                ((px - r_mm / sp[0]).floor().max(0.0)) as usize,
+                ((px + r_mm / sp[0]).ceil() as usize).min(ni - 1),
+            );
+            let (j0, j1) = (
+                ((py - r_mm / sp[1]).floor().max(0.0)) as usize,
+                ((py + r_mm / sp[1]).ceil() as usize).min(nj - 1),
+            );
+            let (mut a, mut b, mut c) = (0.0, 0.0, 0.0);
+            for j in j0..=j1 {
+                for i in i0..=i1 {
+                    let dx = (i as f64 - px) * sp[0];
+                    let dy = (j as f64 - py) * sp[1];
+                    if dx * dx + dy * dy <= r_mm * r_mm && sl[i + j * ni] != 0 {
+                        a += i as f64;
+                        b += j as f64;
+                        c += 1.0;
+                    }
+                }
+            }
+            let area = c * sp[0] * sp[1];
+            present[k] = area >= 150.0;
+            if present[k] {
+                xs[k] = Some(a / c);
+                ys[k] = Some(b / c);
+            }
+        }
+        if pass == 2 {
+            // Track outward from the middle of the column, each slice within 20 mm of its neighbour, so that
+            // the pelvis or ribs cannot pull the centre away at the ends.
+            let valid: Vec<usize> = (0..nk).filter(|&k| xs[k].is_some()).collect();
+            if let Some(&mid) = valid.get(valid.len() / 2) {
+                let max_jump = 20.0;
+                for dir in [1isize, -1] {
+                    let mut last = [xs[mid].unwrap_or(0.0), ys[mid].unwrap_or(0.0)];
+                    let mut last_k = mid as isize;
+                    let mut k = mid as isize + dir;
+                    while k >= 0 && (k as usize) < nk {
+                        let ku = k as usize;
+                        if let (Some(x), Some(y)) = (xs[ku], ys[ku]) {
+                            let d = (((x - last[0]) * sp[0]).powi(2)
+                                + ((y - last[1]) * sp[1]).powi(2))
+                            .sqrt();
+                            // The allowance grows with the distance to the last accepted slice: a slice through a
+                            // disc (posterior elements only) shifts the centroid back by up to ~20 mm and must not
+                            // make every following slice look like a jump.
+                            let dz = (k - last_k).unsigned_abs() as f64 * sp[2];
+                            if d > max_jump + 2.0 * dz {
+                                xs[ku] = None;
+                                ys[ku] = None;
+                                present[ku] = false;
+                            } else {
+                                last = [x, y];
+                                last_k = k;
+                            }
+                        }
+                        k += dir;
+                    }
+                }
+            }
+        }
+        let r = (15.0 / sp[2]).round() as usize;
+        let xm = interpolate(&running_median(&xs, r));
+        let ym = interpolate(&running_median(&ys, r));
+        let (Some(xm), Some(ym)) = (xm, ym) else {
+            return Err(CtError::NoSpine("no bone column found".into()));
+        };
+        let xm = smooth1d(&xm, 8.0 / sp[2]);
+        let ym = smooth1d(&ym, 8.0 / sp[2]);
+        for k in 0..nk {
+            prior[k] = [xm[k], ym[k]];
+        }
+    }
+    // Longest run of slices with column bone (short gaps bridged).
+    let gap = (12.0 / sp[2]).ceil() as usize;
+    let (mut best_run, mut cur_start, mut last_present) = ((0usize, 0usize), None::<usize>, None);
+    #[allow(clippy::needless_range_loop)] // k indexes three parallel arrays
+    for k in 0..nk {
+        if present[k] {
+            match (cur_start, last_present) {
+                (Some(_), Some(lp)) if k - lp <= gap => {}
+                _ => cur_start = Some(k),
+            }
+            last_present = Some(k);
+            let s = cur_start.unwrap_or(k);
+            if k - s >= best_run.1 - best_run.0 {
+                best_run = (s, k);
+            }
+        }
+    }
+    let (k_lo, k_hi) = best_run;
+    if (k_hi - k_lo) as f64 * sp[2] < 25.0 {
+        return Err(CtError::NoSpine(format!(
+            "bone column only {:.0} mm long",
+            (k_hi - k_lo) as f64 * sp[2]
+        )));
+    }
+    // 3. Body per slice: along the AP line through the column centre (±3 mm strip), the most anterior run of
+    //    bone ≥ 12 mm long; runs that jump away from the running median (laminae seen through a disc) are dropped.
+    let strip = (3.0 / sp[0]).round().max(1.0) as isize;
+    let mut front: Vec<Option<f64>> = vec![None; nk];
+    let mut backs: Vec<Option<f64>> = vec![None; nk];
+    for k in k_lo..=k_hi {
+        let sl = filled.slice_k(k);
+        let [px, py] = prior[k];
+        let j0 = ((py - 70.0 / sp[1]).max(0.0)) as usize;
+        let j1 = ((py + 70.0 / sp[1]) as usize).min(nj - 1);
+        let mut run_start = None;
+        for j in j0..=j1 + 1 {
+            let on = j <= j1 && {
+                let mut c = 0;
+                let mut t = 0;
+                for di in -strip..=strip {
+                    let i = px.round() as isize + di;
+                    if i >= 0 && (i as usize) < ni {
+                        t += 1;
+                        c += usize::from(sl[i as usize + j * ni] != 0);
+                    }
+                }
+                t > 0 && 2 * c >= t
+            };
+            match (on, run_start) {
+                (true, None) => run_start = Some(j),
+                (false, Some(s)) => {
+                    let len = (j - s) as f64 * sp[1];
+                    run_start = None;
+                    if len >= 12.0 {
+                        front[k] = Some(s as f64);
+                        backs[k] = Some((j - 1) as f64);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let r = (15.0 / sp[2]).round() as usize;
+    let fm = running_median(&front, r);
+    for k in 0..nk {
+        if let (Some(f), Some(m)) = (front[k], fm[k]) {
+            if (f - m).abs() * sp[1] > 8.0 {
+                front[k] = None;
+                backs[k] = None;
+            }
+        }
+    }
+    let depths: Vec<f64> = (0..nk)
+        .filter_map(|k| Some((backs[k]? - front[k]? + 1.0) * sp[1]))
+        .collect();
+    let depth_mm =
+        median(depths).ok_or_else(|| CtError::NoSpine("no vertebral body found".into()))?;
+    let f =
+        interpolate(&front).ok_or_else(|| CtError::NoSpine("no vertebral body found".into()))?;
+    let b =
+        interpolate(&backs).ok_or_else(|| CtError::NoSpine("no vertebral body found".into()))?;
+    let f = smooth1d(&f, 4.0 / sp[2]);
+    let b = smooth1d(&b, 4.0 / sp[2]);
+    // Body centre x: centroid of filled bone in the body's AP band within 25 mm of the column; half-width from
+    // the run along x through the body centre.
+    let mut cx: Vec<Option<f64>> = vec![None; nk];
+    let mut widths = Vec::new();
+    for k in k_lo..=k_hi {
+        let sl = filled.slice_k(k);
+        let px = prior[k][0];
+        let (ja, jb) = (f[k].round() as usize, (b[k].round() as usize).min(nj - 1));
+        let (mut s, mut c) = (0.0, 0.0);
+        for j in ja..=jb {
+            for i in 0..ni {
+                if ((i as f64 - px) * sp[0]).abs() <= 25.0 && sl[i + j * ni] != 0 {
+                    s += i as f64;
+                    c += 1.0;
+                }
+            }
+        }
+        if c > 0.0 {
+            cx[k] = Some(s / c);
+        }
+        if front[k].is_some() {
+            let jm = ((f[k] + b[k]) / 2.0).round() as usize;
+            let i0 = px.round() as usize;
+            if sl[i0.min(ni - 1) + jm * ni] != 0 {
+                let (mut lo, mut hi) = (i0, i0);
+                while lo > 0 && sl[lo - 1 + jm * ni] != 0 {
+                    lo -= 1;
+                }
+                while hi + 1 < ni && sl[hi + 1 + jm * ni] != 0 {
+                    hi += 1;
+                }
+                widths.push((hi - lo + 1) as f64 * sp[0]);
+            }
+        }
+    }
+    let width = median(widths).unwrap_or(depth_mm);
+    let cxs = interpolate(&cx).ok_or_else(|| CtError::NoSpine("no vertebral body found".into()))?;
+    let cxs = smooth1d(&cxs, 6.0 / sp[2]);
+    let cys: Vec<f64> = smooth1d(
+        &(0..nk).map(|k| (f[k] + b[k]) / 2.0).collect::<Vec<_>>(),
+        4.0 / sp[2],
+    );
+    let centre: Vec<[f64; 2]> = (0..nk).map(|k| [cxs[k], cys[k]]).collect();
+    let p_mm: Vec<[f64; 3]> = (0..nk)
+        .map(|k| [cxs[k] * sp[0], cys[k] * sp[1], k as f64 * sp[2]])
+        .collect();
+    let t: Vec<[f64; 3]> = (0..nk)
+        .map(|k| {
+            let (a, c) = (k.saturating_sub(2), (k + 2).min(nk - 1));
+            let d = [
+                p_mm[c][0] - p_mm[a][0],
+                p_mm[c][1] - p_mm[a][1],
+                p_mm[c][2] - p_mm[a][2],
+            ];
+            let n = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt().max(1e-9);
+            [d[0] / n, d[1] / n, d[2] / n]
+        })
+        .collect();
+    Ok(Spine {
+        k_lo,
+        k_hi,
+        centre,
+        back: b,
+        depth_mm,
+        half_width_mm: width / 2.0,
+        p_mm,
+        t,
+    })
+}
+
+pub(super) fn unit_perp(t: [f64; 3]) -> ([f64; 3], [f64; 3]) {
+    let x = [1.0, 0.0, 0.0];
+    let d = t[0];
+    let mut e1 = [x[0] - d * t[0], x[1] - d * t[1], x[2] - d * t[2]];
+    let n = (e1[0] * e1[0] + e1[1] * e1[1] + e1[2] * e1[2])
+        .sqrt()
+        .max(1e-9);
+    e1 = [e1[0] / n, e1[1] / n, e1[2] / n];
+    let e2 = [
+        t[1] * e1[2] - t[2] * e1[1],
+        t[2] * e1[0] - t[0] * e1[2],
+        t[0] * e1[1] - t[1] * e1[0],
+    ];
+    (e1, e2)
+}
+
+/// The lowest bone fill over planes through the centreline point at slice k, tilted from the perpendicular by up
+/// to ±35° sagittally and ±20° coronally (a lordotic L5–S1 or a scoliotic disc is not perpendicular to the
+/// smoothed centreline), with the normal of that plane. A slight preference for small tilts breaks ties.
+pub(super) fn best_plane_fill(
+    filled: &Volume<u8>,
+    s: &Spine,
+    k: usize,
+    r_mm: f64,
+    sp: [f64; 3],
+) -> (f64, [f64; 3]) {
+    let t = s.t[k];
+    let (e1, e2) = unit_perp(t);
+    let mut best = (f64::INFINITY, t);
+    for a in (-35i32..=35).step_by(5) {
+        for b in (-20i32..=20).step_by(10) {
+            let (ta, tb) = ((a as f64).to_radians().tan(), (b as f64).to_radians().tan());
+            let n: [f64; 3] = std::array::from_fn(|c| t[c] + ta * e2[c] + tb * e1[c]);
+            let l = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
+            let n = n.map(|x| x / l);
+            let f = plane_fill_n(filled, s, k, n, r_mm, sp) + 0.0005 * (a.abs() + b.abs()) as f64;
+            if f < best.0 {
+                best = (f, n);
+            }
+        }
+    }
+    best
+}
+
+/// Fraction of filled bone in a disc of radius `r_mm` through the centreline point at slice k, with the given
+/// normal.
+pub(super) fn plane_fill_n(
+    filled: &Volume<u8>,
+    s: &Spine,
+    k: usize,
+    normal: [f64; 3],
+    r_mm: f64,
+    sp: [f64; 3],
+) -> f64 {
+    let (e1, e2) = unit_perp(normal);
+    let p = s.p_mm[k];
+    let d = filled.dims();
+    let step = 1.0;
+    let n = (r_mm / step).floor() as i32;
+    let (mut hit, mut tot) = (0usize, 0usize);
+    for a in -n..=n {
+        for b in -n..=n {
+            let (u, v) = (a as f64 * step, b as f64 * step);
+            if u * u + v * v > r_mm * r_mm {
+                continue;
+            }
+            let q: [f64; 3] = std::array::from_fn(|c| p[c] + u * e1[c] + v * e2[c]);
+            let idx: [isize; 3] = std::array::from_fn(|c| (q[c] / sp[c]).round() as isize);
+            if (0..3).any(|c| idx[c] < 0 || idx[c] as usize >= d[c]) {
+                continue;
+            }
+            tot += 1;
+            hit += usize::from(filled.get(idx[0] as usize, idx[1] as usize, idx[2] as usize) != 0);
+        }
+    }
+    if tot == 0 {
+        0.0
+    } else {
+        hit as f64 / tot as f64
+    }
+}
+
+/// Segments between the discs, caudal first, and the normal of the best (least bone) plane per slice
+/// (index k − k_lo), used to start each disc's surface fit.
+pub(super) fn find_vertebrae(
+    filled: &Volume<u8>,
+    s: &Spine,
+    sp: [f64; 3],
+) -> Result<(Vec<Seg>, Vec<[f64; 3]>), CtError> {
+    let r_mm = (0.35 * s.depth_mm)
+        .min(0.6 * s.half_width_mm)
+        .clamp(4.0, 14.0);
+    let ks: Vec<usize> = (s.k_lo..=s.k_hi).collect();
+    let (prof, normals): (Vec<f64>, Vec<[f64; 3]>) = ks
+        .par_iter()
+        .map(|&k| best_plane_fill(filled, s, k, r_mm, sp))
+        .unzip();
+    let prof = smooth1d(&prof, 1.5 / sp[2]);
+    let n = prof.len();
+    let min_gap = (12.0 / sp[2]).round().max(2.0) as usize;
+    let reach = (20.0 / sp[2]).round().max(2.0) as usize;
+    // Candidate discs: local minima below 0.5 with bone ≥ 0.3 higher within 20 mm on both sides.
+    let mut cands: Vec<(usize, f64)> = Vec::new();
+    for i in 0..n {
+        let v = prof[i];
+        if v >= 0.5 {
+            continue;
+        }
+        let l = (i.saturating_sub(1)..i).all(|j| prof[j] >= v);
+        let r = (i + 1..(i + 2).min(n)).all(|j| prof[j] > v);
+        if !(l && r) {
+            continue;
+        }
+        let lmax = prof[i.saturating_sub(reach)..i]
+            .iter()
+            .copied()
+            .fold(0.0, f64::max);
+        let rmax = prof[i + 1..(i + reach + 1).min(n)]
+            .iter()
+            .copied()
+            .fold(0.0, f64::max);
+        if lmax >= v + 0.3 && rmax >= v + 0.3 {
+            cands.push((i, v));
+        }
+    }
+    // Keep the deepest of candidates closer than min_gap.
+    let mut discs: Vec<(usize, f64)> = Vec::new();
+    for c in cands {
+        match discs.last_mut() {
+            Some(last) if c.0 - last.0 < min_gap => {
+                if c.1 < last.1 {
+                    *last = c;
+                }
+            }
+            _ => discs.push(c),
+        }
+    }
+    // Centre of each gap: middle of the run within 0.1 of the minimum.
+    let centres: Vec<f64> = discs
+        .iter()
+        .map(|&(i, v)| {
+            let (mut a, mut b) = (i, i);
+            while a > 0 && prof[a - 1] <= v + 0.1 {
+                a -= 1;
+            }
+            while b + 1 < n && prof[b + 1] <= v + 0.1 {
+                b += 1;
+            }
+            (s.k_lo + a) as f64 + (b - a) as f64 / 2.0
+        })
+        .collect();
+    // Segments between consecutive discs, plus the partial ones at the ends when they hold body bone.
+    let mut bounds: Vec<(f64, bool)> = vec![(s.k_lo as f64 - 0.5, false)];
+    bounds.extend(centres.iter().map(|&c| (c, true)));
+    bounds.push((s.k_hi as f64 + 0.5, false));
+    let mut segs = Vec::new();
+    for w in bounds.windows(2) {
+        let (lo, hi) = (w[0], w[1]);
+        let len = (hi.0 - lo.0) * sp[2];
+        let a = (lo.0.ceil().max(s.k_lo as f64) as usize).saturating_sub(s.k_lo);
+        let b = ((hi.0.floor() as usize).min(s.k_hi)).saturating_sub(s.k_lo);
+        let mean = if b > a {
+            prof[a..=b.min(n - 1)].iter().sum::<f64>() / (b.min(n - 1) - a + 1) as f64
+        } else {
+            0.0
+        };
+        let edge = !(lo.1 && hi.1);
+        if edge && (len < 8.0 || mean < 0.4) {
+            continue;
+        }
+        segs.push(Seg {
+            lo: lo.0,
+            hi: hi.0,
+            lo_is_disc: lo.1,
+            hi_is_disc: hi.1,
+            sacrum: false,
+        });
+    }
+    if segs.is_empty() {
+        return Err(CtError::NoSpine(
+            "no vertebral body found along the column".into(),
+        ));
+    }
+    // Plausibility: a complete segment far shorter than its neighbours is a false gap (merge it into the
+    // shorter neighbour); very long ones may hide a missed disc (split at the weakest bone inside).
+    let heights: Vec<f64> = segs
+        .iter()
+        .filter(|g| g.lo_is_disc && g.hi_is_disc)
+        .map(|g| (g.hi - g.lo) * sp[2])
+        .collect();
+    if let Some(hm) = median(heights) {
+        let mut i = 0;
+        while i < segs.len() {
+            let g = &segs[i];
+            let h = (g.hi - g.lo) * sp[2];
+            if g.lo_is_disc && g.hi_is_disc && h < 0.45 * hm && segs.len() > 1 {
+                // Merge with the shorter neighbour.
+                let up = (i + 1 < segs.len()).then(|| (segs[i + 1].hi - segs[i + 1].lo) * sp[2]);
+                let down = (i > 0).then(|| (segs[i - 1].hi - segs[i - 1].lo) * sp[2]);
+                let into_up = match (up, down) {
+                    (Some(u), Some(d)) => u <= d,
+                    (Some(_), None) => true,
+                    _ => false,
+                };
+                if into_up {
+                    segs[i + 1].lo = segs[i].lo;
+                    segs[i + 1].lo_is_disc = segs[i].lo_is_disc;
+                } else {
+                    segs[i - 1].hi = segs[i].hi;
+                    segs[i - 1].hi_is_disc = segs[i].hi_is_disc;
+                }
+                segs.remove(i);
+                continue;
+            }
+            if g.lo_is_disc && g.hi_is_disc && h > 1.7 * hm {
+                let a = (g.lo + 0.3 * (g.hi - g.lo)).round() as usize - s.k_lo;
+                let b = (g.lo + 0.7 * (g.hi - g.lo)).round() as usize - s.k_lo;
+                if let Some((m, v)) = (a..=b.min(n - 1))
+                    .map(|x| (x, prof[x]))
+                    .min_by(|x, y| x.1.total_cmp(&y.1))
+                {
+                    if v < 0.7 {
+                        let cut = (s.k_lo + m) as f64;
+                        let mut upper = segs[i].clone();
+                        upper.lo = cut;
+                        upper.lo_is_disc = true;
+                        segs[i].hi = cut;
+                        segs[i].hi_is_disc = true;
+                        segs.insert(i + 1, upper);
+                    }
+                }
+            }
+            i += 1;
+        }
+    }
+    Ok((segs, normals))
+}
+
+/// Lateral extent (mm) of the in-slice bone region connected to the body centre, in front of the posterior wall
+/// of the body plus `behind_mm`: the sacral alae (and the ilia across the sacroiliac joints) make it wide, a
+/// lumbar body with its transverse processes (which start behind the wall) does not.
+pub(super) fn slice_extent_mm(
+    filled: &Volume<u8>,
+    s: &Spine,
+    k: usize,
+    behind_mm: f64,
+    sp: [f64; 3],
+) -> f64 {
+    let [ni, nj, _] = filled.dims();
+    let sl = filled.slice_k(k);
+    let [x, y] = s.centre[k];
+    let jmax = ((s.back[k] + behind_mm / sp[1]).round() as usize).min(nj - 1);
+    let (ci, cj) = (
+        (x.round() as usize).min(ni - 1),
+        (y.round() as usize).min(jmax),
+    );
+    // Seed: the nearest bone voxel to the centre within 6 mm.
+    let r = (6.0 / sp[0]).ceil() as isize;
+    let mut seed = None;
+    let mut best = f64::INFINITY;
+    for dj in -r..=r {
+        for di in -r..=r {
+            let (i, j) = (ci as isize + di, cj as isize + dj);
+            if i < 0 || j < 0 || i as usize >= ni || j as usize > jmax {
+                continue;
+            }
+            let d = (di * di + dj * dj) as f64;
+            if sl[i as usize + j as usize * ni] != 0 && d < best {
+                best = d;
+                seed = Some((i as usize, j as usize));
+            }
+        }
+    }
+    let Some(seed) = seed else { return 0.0 };
+    let mut seen = vec![false; ni * (jmax + 1)];
+    let mut stack = vec![seed];
+    seen[seed.0 + seed.1 * ni] = true;
+    let (mut lo, mut hi) = (seed.0, seed.0);
+    while let Some((i, j)) = stack.pop() {
+        lo = lo.min(i);
+        hi = hi.max(i);
+        for (a, b) in [
+            (i.wrapping_sub(1), j),
+            (i + 1, j),
+            (i, j.wrapping_sub(1)),
+            (i, j + 1),
+        ] {
+            if a < ni && b <= jmax && !seen[a + b * ni] && sl[a + b * ni] != 0 {
+                seen[a + b * ni] = true;
+                stack.push((a, b));
+            }
+        }
+    }
+    (hi - lo + 1) as f64 * sp[0]
+}
