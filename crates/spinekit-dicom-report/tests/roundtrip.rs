@@ -1,13 +1,14 @@
-//! SEG/SR round trips on a small synthetic CT series written here (7×6 pixels so that 1-bit frames do not end on
+//! SEG/SR round trips on a small synthetic CT series (spinekit-testdata's builder) (7×6 pixels so that 1-bit frames do not end on
 //! a byte boundary; instance numbers run against the slice position).
 
-use dicom_core::{DataElement, PrimitiveValue, VR};
+use dicom_core::VR;
 use dicom_dictionary_std::tags;
-use dicom_object::{open_file, FileMetaTableBuilder, InMemDicomObject};
+use dicom_object::{open_file, InMemDicomObject};
 use spinekit_anatomy::Level;
 use spinekit_dicom::{load_volume, scan, SeriesSelector};
 use spinekit_dicom_report::*;
 use spinekit_image::Volume;
+use spinekit_testdata::ct_series::{Synth, CT_IMAGE as CT_STORAGE};
 use std::path::Path;
 
 const NX: usize = 7;
@@ -16,104 +17,33 @@ const NZ: usize = 5;
 const STUDY: &str = "1.2.826.0.1.3680043.9.7133.1.1";
 const SERIES: &str = "1.2.826.0.1.3680043.9.7133.1.2";
 const FOR: &str = "1.2.826.0.1.3680043.9.7133.1.3";
-const CT_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.2";
 
 fn sop_uid(k: usize) -> String {
     format!("1.2.826.0.1.3680043.9.7133.1.10.{k}")
 }
 
-fn put(o: &mut InMemDicomObject, tag: dicom_core::Tag, vr: VR, s: &str) {
-    o.put(DataElement::new(tag, vr, PrimitiveValue::from(s)));
-}
-
 /// Slice k at z = 10 − 2.5 k (mm): position order is the reverse of k, so ordering is exercised.
 fn write_series(dir: &Path) {
     for k in 0..NZ {
-        let mut o = InMemDicomObject::new_empty();
-        put(&mut o, tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 100");
-        put(&mut o, tags::SOP_CLASS_UID, VR::UI, CT_STORAGE);
-        put(&mut o, tags::SOP_INSTANCE_UID, VR::UI, &sop_uid(k));
-        put(&mut o, tags::STUDY_INSTANCE_UID, VR::UI, STUDY);
-        put(&mut o, tags::SERIES_INSTANCE_UID, VR::UI, SERIES);
-        put(&mut o, tags::FRAME_OF_REFERENCE_UID, VR::UI, FOR);
-        put(&mut o, tags::MODALITY, VR::CS, "CT");
-        put(&mut o, tags::PATIENT_NAME, VR::PN, "Test^Synthetic");
-        put(&mut o, tags::PATIENT_ID, VR::LO, "SYN-001");
-        put(&mut o, tags::PATIENT_BIRTH_DATE, VR::DA, "19600101");
-        put(&mut o, tags::PATIENT_SEX, VR::CS, "F");
-        put(&mut o, tags::STUDY_DATE, VR::DA, "20240102");
-        put(&mut o, tags::STUDY_TIME, VR::TM, "101112");
-        put(&mut o, tags::ACCESSION_NUMBER, VR::SH, "ACC42");
-        put(&mut o, tags::REFERRING_PHYSICIAN_NAME, VR::PN, "Ref^Doc");
-        put(&mut o, tags::STUDY_ID, VR::SH, "S7");
-        put(&mut o, tags::INSTANCE_NUMBER, VR::IS, &(k + 1).to_string());
-        let z = 10.0 - 2.5 * k as f64;
-        put(
-            &mut o,
-            tags::IMAGE_POSITION_PATIENT,
-            VR::DS,
-            &format!("-3.5\\-2\\{z}"),
-        );
-        put(
-            &mut o,
-            tags::IMAGE_ORIENTATION_PATIENT,
-            VR::DS,
-            "1\\0\\0\\0\\1\\0",
-        );
-        put(&mut o, tags::PIXEL_SPACING, VR::DS, "0.8\\0.6");
-        o.put(DataElement::new(
-            tags::SAMPLES_PER_PIXEL,
-            VR::US,
-            PrimitiveValue::from(1u16),
-        ));
-        put(
-            &mut o,
-            tags::PHOTOMETRIC_INTERPRETATION,
-            VR::CS,
-            "MONOCHROME2",
-        );
-        o.put(DataElement::new(
-            tags::ROWS,
-            VR::US,
-            PrimitiveValue::from(NY as u16),
-        ));
-        o.put(DataElement::new(
-            tags::COLUMNS,
-            VR::US,
-            PrimitiveValue::from(NX as u16),
-        ));
-        o.put(DataElement::new(
-            tags::BITS_ALLOCATED,
-            VR::US,
-            PrimitiveValue::from(16u16),
-        ));
-        o.put(DataElement::new(
-            tags::BITS_STORED,
-            VR::US,
-            PrimitiveValue::from(16u16),
-        ));
-        o.put(DataElement::new(
-            tags::HIGH_BIT,
-            VR::US,
-            PrimitiveValue::from(15u16),
-        ));
-        o.put(DataElement::new(
-            tags::PIXEL_REPRESENTATION,
-            VR::US,
-            PrimitiveValue::from(1u16),
-        ));
-        put(&mut o, tags::RESCALE_INTERCEPT, VR::DS, "0");
-        put(&mut o, tags::RESCALE_SLOPE, VR::DS, "1");
-        let px: Vec<i16> = (0..NX * NY).map(|p| (p as i16) * 10 - 100).collect();
-        o.put(DataElement::new(
-            tags::PIXEL_DATA,
-            VR::OW,
-            PrimitiveValue::I16(px.into()),
-        ));
-        let f = o
-            .with_meta(FileMetaTableBuilder::new().transfer_syntax("1.2.840.10008.1.2.1"))
-            .unwrap();
-        f.write_to_file(dir.join(format!("im{k}.dcm"))).unwrap();
+        let mut im = Synth::ct(SERIES, k as i32 + 1, NY as u16, NX as u16);
+        im.sop_uid = sop_uid(k);
+        im.sop_class = CT_STORAGE;
+        im.ipp = Some([-3.5, -2.0, 10.0 - 2.5 * k as f64]);
+        im.pixel_spacing = Some([0.8, 0.6]);
+        im.pixels = (0..NX * NY).map(|p| (p as i16) * 10 - 100).collect();
+        im.with(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 100")
+            .with(tags::STUDY_INSTANCE_UID, VR::UI, STUDY)
+            .with(tags::FRAME_OF_REFERENCE_UID, VR::UI, FOR)
+            .with(tags::PATIENT_NAME, VR::PN, "Test^Synthetic")
+            .with(tags::PATIENT_ID, VR::LO, "SYN-001")
+            .with(tags::PATIENT_BIRTH_DATE, VR::DA, "19600101")
+            .with(tags::PATIENT_SEX, VR::CS, "F")
+            .with(tags::STUDY_DATE, VR::DA, "20240102")
+            .with(tags::STUDY_TIME, VR::TM, "101112")
+            .with(tags::ACCESSION_NUMBER, VR::SH, "ACC42")
+            .with(tags::REFERRING_PHYSICIAN_NAME, VR::PN, "Ref^Doc")
+            .with(tags::STUDY_ID, VR::SH, "S7")
+            .write(&dir.join(format!("im{k}.dcm")));
     }
 }
 

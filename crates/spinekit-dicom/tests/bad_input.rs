@@ -1,11 +1,9 @@
 //! Bad and awkward inputs built in a temp dir with dicom-rs: every case must give a clear one-line error (or, for
 //! tilt and irregular gaps, a corrected volume with a warning) and never panic.
 
-mod common;
-
-use common::{slice_from_world, Synth, DX_IMAGE};
 use spinekit_dicom::{load_2d, load_volume, scan, DicomError, SeriesSelector};
 use spinekit_image::{AnyVolume, PixelSpacingSource};
+use spinekit_testdata::ct_series::{slice_from_world, Synth, DX_IMAGE};
 use std::io::Write;
 use std::path::Path;
 

@@ -1,13 +1,11 @@
 //! The same pixels through different encodings must load to identical volumes.
 
-mod common;
-
-use common::Synth;
 use dicom_core::value::{PixelFragmentSequence, Value};
 use dicom_core::{DataElement, VR};
 use dicom_dictionary_std::tags;
 use dicom_transfer_syntax_registry::entries;
 use spinekit_dicom::{load_2d, load_volume, scan, DicomError, SeriesSelector};
+use spinekit_testdata::ct_series::Synth;
 use spinekit_testdata::shared_data;
 use std::path::Path;
 

@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+pub mod ct_series;
 pub mod seg;
 
 /// Root of the shared data: `$SPINEKIT_SHARED_DATA`, else `<workspace>/../shared/data`.

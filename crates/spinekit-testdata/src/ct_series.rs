@@ -1,7 +1,7 @@
-//! Writes small synthetic DICOM files with dicom-rs (independent of the reader under test).
-#![allow(dead_code)]
+//! Small synthetic single-frame DICOM images written with dicom-rs, independent of the readers under test: one
+//! builder shared by the reader tests (spinekit-dicom) and the SEG/SR round trips (spinekit-dicom-report).
 
-use dicom_core::{DataElement, PrimitiveValue, VR};
+use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
 use std::path::Path;
@@ -26,6 +26,8 @@ pub struct Synth {
     pub intercept: f64,
     /// Stored values, row-major (rows × cols × frames).
     pub pixels: Vec<i16>,
+    /// Further attributes (study, frame of reference, patient), written as given.
+    pub extra: Vec<(Tag, VR, String)>,
 }
 
 pub const CT_IMAGE: &str = "1.2.840.10008.5.1.4.1.1.2";
@@ -51,7 +53,14 @@ impl Synth {
             slope: 1.0,
             intercept: 0.0,
             pixels: vec![0; rows as usize * cols as usize],
+            extra: Vec::new(),
         }
+    }
+
+    /// Adds (or, written last, overrides) a text attribute.
+    pub fn with(mut self, tag: Tag, vr: VR, value: &str) -> Self {
+        self.extra.push((tag, vr, value.to_string()));
+        self
     }
 
     pub fn write(&self, path: &Path) {
@@ -181,6 +190,13 @@ impl Synth {
             VR::DS,
             PrimitiveValue::from(ds(&[self.intercept])),
         ));
+        for (tag, vr, v) in &self.extra {
+            o.put(DataElement::new(
+                *tag,
+                *vr,
+                PrimitiveValue::from(v.as_str()),
+            ));
+        }
         // As 16-bit words, so the writer applies the transfer syntax's byte order.
         let words: Vec<u16> = self.pixels.iter().map(|&v| v as u16).collect();
         o.put(DataElement::new(
