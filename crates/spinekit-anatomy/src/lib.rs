@@ -10,6 +10,7 @@
 //! - [`Measured`]: a value or the reason it could not be measured, with one JSON shape everywhere.
 
 mod contrast;
+mod curve;
 mod disc;
 mod enumeration;
 mod genant;
@@ -18,6 +19,7 @@ mod measured;
 mod tissue;
 
 pub use contrast::ContrastPhase;
+pub use curve::{CobbCurve, Side};
 pub use disc::{Disc, ParseDiscError};
 pub use enumeration::{Enumeration, ParseEnumerationError};
 pub use genant::{FractureShape, GenantGrade, ParseNameError};

@@ -61,7 +61,7 @@ pub fn coronal(seq: &[Tilts]) -> Measured<CoronalAlignment> {
             lower_end: seq[b].level,
             apex: seq[apex].level,
             cobb_deg: ang.abs(),
-            convex: if ang > 0.0 { "right" } else { "left" }.into(),
+            convex: if ang > 0.0 { Side::Right } else { Side::Left },
         });
     }
     let max = curves.iter().map(|c| c.cobb_deg).fold(0.0, f64::max);
@@ -339,7 +339,7 @@ mod tests {
         assert!((cv.cobb_deg - 25.0).abs() < 1e-9);
         assert_eq!((cv.upper_end, cv.lower_end), (Level::T6, Level::T11));
         assert_eq!(cv.apex, Level::T8);
-        assert_eq!(cv.convex, "right");
+        assert_eq!(cv.convex, Side::Right);
         assert!(c.scoliosis);
     }
 

@@ -6,7 +6,7 @@ use spinekit_anatomy::{ContrastPhase, FractureShape, GenantGrade, Level};
 /// Version of the output layout; bump on any incompatible change.
 pub const SCHEMA: &str = "spinekit-measure/2";
 
-pub use spinekit_anatomy::Measured;
+pub use spinekit_anatomy::{CobbCurve, Measured, Side};
 
 /// All measurements of one CT.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -207,16 +207,6 @@ pub struct CoronalAlignment {
     /// Vertebrae whose endplates entered the tilt sequence.
     pub levels_used: Vec<Level>,
     pub method: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CobbCurve {
-    pub upper_end: Level,
-    pub lower_end: Level,
-    pub apex: Level,
-    pub cobb_deg: f64,
-    /// "right" or "left".
-    pub convex: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -229,10 +229,11 @@ fn alignment_numbers(
             cv.upper_end, cv.lower_end, cv.apex, cv.cobb_deg, cv.convex
         );
     }
-    for cv in &p.truth.alignment.coronal_curves {
+    for t in &p.truth.alignment.coronal_curves {
+        let cv = &t.curve;
         eprintln!(
             "{name} truth curve {}–{} apex {} {:.1}° convex {} in_fov {}",
-            cv.upper_end, cv.lower_end, cv.apex, cv.cobb_deg, cv.convex, cv.in_fov
+            cv.upper_end, cv.lower_end, cv.apex, cv.cobb_deg, cv.convex, t.in_fov
         );
     }
     let tk = m.alignment.thoracic_kyphosis.value();
@@ -278,6 +279,7 @@ fn cobb_and_kyphosis_on_truth_maps() {
             .alignment
             .coronal_curves
             .iter()
+            .map(|t| &t.curve)
             .max_by(|a, b| a.cobb_deg.total_cmp(&b.cobb_deg))
             .unwrap();
         assert_eq!(main.convex, tmain.convex);

@@ -111,12 +111,7 @@ impl Default for SagittalProfile {
 }
 
 /// Which way a coronal curve bulges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Side {
-    Left,
-    Right,
-}
+pub use spinekit_anatomy::Side;
 
 /// A single structural coronal curve with compensatory curves above and below.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

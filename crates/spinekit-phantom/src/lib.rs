@@ -53,7 +53,7 @@ pub use project::{
     VertebraLandmarks,
 };
 pub use truth::{
-    AlignmentTruth, AngleTruth, BodyCompositionTruth, CobbCurve, Conventions, DiscTruth, Endplate,
+    AlignmentTruth, AngleTruth, BodyCompositionTruth, CobbTruth, Conventions, DiscTruth, Endplate,
     EnumerationTruth, FractureTruth, GridTruth, Heights, LabelMapsTruth, LevelTruth, PedicleTruth,
     PelvisTruth, ScrewTruth, Truth, Visibility,
 };

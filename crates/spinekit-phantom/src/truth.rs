@@ -7,7 +7,9 @@ use crate::scene::Scene;
 use crate::shapes::Shape;
 use crate::spine::{Segment, SpineModel};
 use serde::{Deserialize, Serialize};
-use spinekit_anatomy::{Disc, Enumeration, FractureShape, GenantGrade, Level, Tissue};
+use spinekit_anatomy::{
+    CobbCurve, Disc, Enumeration, FractureShape, GenantGrade, Level, Side, Tissue,
+};
 
 /// Everything a later engine measures, with the conventions used.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -198,13 +200,9 @@ pub struct DiscTruth {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CobbCurve {
-    pub upper_end: Level,
-    pub lower_end: Level,
-    pub apex: Level,
-    pub cobb_deg: f64,
-    /// "right" or "left".
-    pub convex: String,
+pub struct CobbTruth {
+    #[serde(flatten)]
+    pub curve: CobbCurve,
     /// Both end vertebrae fully in the field of view.
     pub in_fov: bool,
 }
@@ -220,7 +218,7 @@ pub struct AngleTruth {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlignmentTruth {
     /// Coronal curves ≥ 5°, cranial first.
-    pub coronal_curves: Vec<CobbCurve>,
+    pub coronal_curves: Vec<CobbTruth>,
     /// Largest coronal Cobb angle (0 without curves).
     pub max_coronal_cobb_deg: f64,
     pub requested_coronal_cobb_deg: Option<f64>,
@@ -541,7 +539,7 @@ pub fn compute(inp: &TruthInput) -> Truth {
     let coronal_curves = coronal_curves(&seq, &full);
     let max_cobb = coronal_curves
         .iter()
-        .map(|c| c.cobb_deg)
+        .map(|c| c.curve.cobb_deg)
         .fold(0.0, f64::max);
 
     let tilt_sup = |l: Level| model.segment(l).map(|s| sagittal_tilt_deg(s.top_plane().1));
@@ -719,7 +717,7 @@ pub fn compute(inp: &TruthInput) -> Truth {
 
 /// Curves between consecutive extrema of the coronal tilt sequence (each entry: level, superior tilt,
 /// inferior tilt, cranial first).
-fn coronal_curves(seq: &[(Level, f64, f64)], full: &dyn Fn(Level) -> bool) -> Vec<CobbCurve> {
+fn coronal_curves(seq: &[(Level, f64, f64)], full: &dyn Fn(Level) -> bool) -> Vec<CobbTruth> {
     const MIN_DEG: f64 = 5.0;
     // Tilt of each vertebra (superior and inferior are equal in the coronal plane here, but use the
     // endplate that the Cobb definition names).
@@ -770,12 +768,14 @@ fn coronal_curves(seq: &[(Level, f64, f64)], full: &dyn Fn(Level) -> bool) -> Ve
         let apex = (a..=b)
             .min_by(|&i, &j| (mid[i] - target).abs().total_cmp(&(mid[j] - target).abs()))
             .unwrap_or(a);
-        out.push(CobbCurve {
-            upper_end: seq[a].0,
-            lower_end: seq[b].0,
-            apex: seq[apex].0,
-            cobb_deg: cobb,
-            convex: if tb > ta { "right" } else { "left" }.into(),
+        out.push(CobbTruth {
+            curve: CobbCurve {
+                upper_end: seq[a].0,
+                lower_end: seq[b].0,
+                apex: seq[apex].0,
+                cobb_deg: cobb,
+                convex: if tb > ta { Side::Right } else { Side::Left },
+            },
             in_fov: full(seq[a].0) && full(seq[b].0),
         });
     }
