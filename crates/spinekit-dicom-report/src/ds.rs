@@ -12,6 +12,20 @@ pub(crate) fn put_str(o: &mut Obj, tag: Tag, vr: VR, s: &str) {
     o.put(DataElement::new(tag, vr, PrimitiveValue::from(s)));
 }
 
+/// Puts text that spinekit wrote (labels, descriptions, code meanings, SR text): always in plain ASCII within the
+/// VR's length, because the object may carry the source's character set or none (ISO-IR 6). Values copied from
+/// the source (patient, study) keep [`put_str`].
+pub(crate) fn put_text(o: &mut Obj, tag: Tag, vr: VR, s: &str) {
+    let max = match vr {
+        VR::SH => 16,
+        VR::LO => 64,
+        VR::ST => 1024,
+        VR::LT => 10240,
+        _ => usize::MAX,
+    };
+    put_str(o, tag, vr, &plain_text(s, max));
+}
+
 pub(crate) fn put_us(o: &mut Obj, tag: Tag, v: u16) {
     o.put(DataElement::new(tag, VR::US, PrimitiveValue::from(v)));
 }
@@ -39,12 +53,7 @@ pub(crate) fn code_item(c: &Code) -> Obj {
         put_str(&mut o, tags::CODE_VALUE, VR::SH, &c.value);
     }
     put_str(&mut o, tags::CODING_SCHEME_DESIGNATOR, VR::SH, &c.scheme);
-    put_str(
-        &mut o,
-        tags::CODE_MEANING,
-        VR::LO,
-        &truncate(&c.meaning, 64),
-    );
+    put_text(&mut o, tags::CODE_MEANING, VR::LO, &c.meaning);
     o
 }
 

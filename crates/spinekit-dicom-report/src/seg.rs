@@ -3,8 +3,8 @@
 use crate::codes::{category_anatomical_structure, level_code, Code};
 use crate::common::{check_source, put_equipment, put_patient_study, write_file};
 use crate::ds::{
-    code_item, ds, ds_multi, new_uid, now_utc, obj, plain_text, put_code, put_seq, put_str, put_us,
-    truncate, Obj,
+    code_item, ds, ds_multi, new_uid, now_utc, obj, put_code, put_seq, put_str, put_text, put_us,
+    Obj,
 };
 use crate::{ReportError, SourceSeries, WriterInfo};
 use dicom_core::{DataElement, PrimitiveValue, VR};
@@ -228,18 +228,18 @@ pub fn write_seg(
     put_str(&mut o, tags::SOP_INSTANCE_UID, VR::UI, &sop_uid);
     put_str(&mut o, tags::INSTANCE_CREATION_DATE, VR::DA, &date);
     put_str(&mut o, tags::INSTANCE_CREATION_TIME, VR::TM, &time);
-    put_str(&mut o, tags::TIMEZONE_OFFSET_FROM_UTC, VR::SH, "+0000");
+    put_text(&mut o, tags::TIMEZONE_OFFSET_FROM_UTC, VR::SH, "+0000");
     put_str(&mut o, tags::IMAGE_TYPE, VR::CS, "DERIVED\\PRIMARY");
     put_str(&mut o, tags::CONTENT_DATE, VR::DA, &date);
     put_str(&mut o, tags::CONTENT_TIME, VR::TM, &time);
     put_str(&mut o, tags::SERIES_DATE, VR::DA, &date);
     put_str(&mut o, tags::SERIES_TIME, VR::TM, &time);
     put_str(&mut o, tags::MODALITY, VR::CS, "SEG");
-    put_str(
+    put_text(
         &mut o,
         tags::SERIES_DESCRIPTION,
         VR::LO,
-        &truncate(&info.seg_series_description, 64),
+        &info.seg_series_description,
     );
     put_equipment(&mut o, info);
     put_str(&mut o, tags::SERIES_INSTANCE_UID, VR::UI, &series_uid);
@@ -257,7 +257,7 @@ pub fn write_seg(
         VR::UI,
         &source.frame_of_reference_uid,
     );
-    put_str(&mut o, tags::POSITION_REFERENCE_INDICATOR, VR::LO, "");
+    put_text(&mut o, tags::POSITION_REFERENCE_INDICATOR, VR::LO, "");
 
     // Common Instance Reference module (C.12.2): every source instance.
     let mut ref_inst = Vec::with_capacity(source.instances.len());
@@ -304,7 +304,7 @@ pub fn write_seg(
     put_str(&mut o, tags::LOSSY_IMAGE_COMPRESSION, VR::CS, "00");
     put_str(&mut o, tags::SEGMENTATION_TYPE, VR::CS, "BINARY");
     put_str(&mut o, tags::CONTENT_LABEL, VR::CS, "SPINE");
-    put_str(
+    put_text(
         &mut o,
         tags::CONTENT_DESCRIPTION,
         VR::LO,
@@ -332,7 +332,7 @@ pub fn write_seg(
             VR::AT,
             PrimitiveValue::Tags(vec![fg].into()),
         ));
-        put_str(&mut d, tags::DIMENSION_DESCRIPTION_LABEL, VR::LO, label);
+        put_text(&mut d, tags::DIMENSION_DESCRIPTION_LABEL, VR::LO, label);
         d
     };
     put_seq(
@@ -473,14 +473,9 @@ pub fn write_seg(
 fn segment_item(number: u16, s: &SegmentSpec) -> Obj {
     let mut it = obj();
     put_us(&mut it, tags::SEGMENT_NUMBER, number);
-    put_str(
-        &mut it,
-        tags::SEGMENT_LABEL,
-        VR::LO,
-        &truncate(&s.label, 64),
-    );
+    put_text(&mut it, tags::SEGMENT_LABEL, VR::LO, &s.label);
     put_str(&mut it, tags::SEGMENT_ALGORITHM_TYPE, VR::CS, "AUTOMATIC");
-    put_str(&mut it, tags::SEGMENT_ALGORITHM_NAME, VR::LO, "spinekit");
+    put_text(&mut it, tags::SEGMENT_ALGORITHM_NAME, VR::LO, "spinekit");
     put_code(
         &mut it,
         tags::SEGMENTED_PROPERTY_CATEGORY_CODE_SEQUENCE,
@@ -492,18 +487,13 @@ fn segment_item(number: u16, s: &SegmentSpec) -> Obj {
         &s.property_type,
     );
     if let Some(d) = &s.description {
-        put_str(
-            &mut it,
-            tags::SEGMENT_DESCRIPTION,
-            VR::ST,
-            &plain_text(d, 1024),
-        );
+        put_text(&mut it, tags::SEGMENT_DESCRIPTION, VR::ST, d);
     }
     if let Some(r) = &s.anatomic_region {
         put_seq(&mut it, tags::ANATOMIC_REGION_SEQUENCE, vec![code_item(r)]);
     }
     if let Some(t) = &s.tracking_id {
-        put_str(&mut it, tags::TRACKING_ID, VR::UT, t);
+        put_text(&mut it, tags::TRACKING_ID, VR::UT, t);
         put_str(&mut it, tags::TRACKING_UID, VR::UI, &new_uid());
     }
     it

@@ -4,7 +4,7 @@ use crate::codes::{Code, UcumUnit, PRIVATE_SCHEME, PRIVATE_SCHEME_NAME};
 use crate::common::{
     check_source, put_equipment, put_patient_study, write_file, IMPLEMENTATION_CLASS_UID,
 };
-use crate::ds::{ds, new_uid, now_utc, obj, put_code, put_seq, put_str, put_us, truncate, Obj};
+use crate::ds::{ds, new_uid, now_utc, obj, put_code, put_seq, put_str, put_text, put_us, Obj};
 use crate::seg::{SegOutput, SEGMENTATION_STORAGE};
 use crate::{ReportError, SourceSeries, WriterInfo, MANUFACTURER};
 use dicom_core::{DataElement, PrimitiveValue, VR};
@@ -71,7 +71,7 @@ fn code_value(rel: &str, concept: Code, value: &Code) -> Obj {
 
 fn text_value(rel: &str, concept: Code, value: &str) -> Obj {
     let mut o = item(rel, "TEXT", Some(&concept));
-    put_str(&mut o, tags::TEXT_VALUE, VR::UT, value);
+    put_text(&mut o, tags::TEXT_VALUE, VR::UT, value);
     o
 }
 
@@ -345,7 +345,7 @@ pub fn write_sr(
     put_str(&mut o, tags::SOP_INSTANCE_UID, VR::UI, &sop_uid);
     put_str(&mut o, tags::INSTANCE_CREATION_DATE, VR::DA, &date);
     put_str(&mut o, tags::INSTANCE_CREATION_TIME, VR::TM, &time);
-    put_str(&mut o, tags::TIMEZONE_OFFSET_FROM_UTC, VR::SH, "+0000");
+    put_text(&mut o, tags::TIMEZONE_OFFSET_FROM_UTC, VR::SH, "+0000");
     put_str(&mut o, tags::MODALITY, VR::CS, "SR");
     put_str(&mut o, tags::SERIES_INSTANCE_UID, VR::UI, &series_uid);
     put_str(
@@ -356,11 +356,11 @@ pub fn write_sr(
     );
     put_str(&mut o, tags::SERIES_DATE, VR::DA, &date);
     put_str(&mut o, tags::SERIES_TIME, VR::TM, &time);
-    put_str(
+    put_text(
         &mut o,
         tags::SERIES_DESCRIPTION,
         VR::LO,
-        &truncate(&info.sr_series_description, 64),
+        &info.sr_series_description,
     );
     put_seq(
         &mut o,
@@ -425,19 +425,19 @@ pub fn write_sr(
 
     if uses_private {
         let mut cs = obj();
-        put_str(
+        put_text(
             &mut cs,
             tags::CODING_SCHEME_DESIGNATOR,
             VR::SH,
             PRIVATE_SCHEME,
         );
-        put_str(
+        put_text(
             &mut cs,
             tags::CODING_SCHEME_NAME,
             VR::ST,
             PRIVATE_SCHEME_NAME,
         );
-        put_str(
+        put_text(
             &mut cs,
             tags::CODING_SCHEME_RESPONSIBLE_ORGANIZATION,
             VR::ST,

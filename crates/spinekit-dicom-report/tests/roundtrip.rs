@@ -347,8 +347,9 @@ fn sr_round_trip_values_units_and_references() {
             ],
         },
         MeasurementGroup {
-            tracking_id: "L3 body composition".into(),
-            finding: Code::private("SPK-BODYCOMP", "Body composition at L3"),
+            // spinekit-written text (a tracking id, a code meaning) with typographic characters: written as ASCII.
+            tracking_id: "L3 body composition – 5 mm slab".into(),
+            finding: Code::private("SPK-BODYCOMP", "Body composition at L3 (±2.5 mm)"),
             finding_site: Some(level_code(Level::L3)),
             referenced_segment: None,
             method: None,
@@ -428,6 +429,20 @@ fn sr_round_trip_values_units_and_references() {
     assert_eq!(nums[1].2, "[hnsf'U]");
     let tmpl1 = items(&gs[0], tags::CONTENT_TEMPLATE_SEQUENCE);
     assert_eq!(text(&tmpl1[0], tags::TEMPLATE_IDENTIFIER), "1411");
+    let g2 = items(&gs[1], tags::CONTENT_SEQUENCE);
+    let tracking = g2.iter().find(|i| name(i) == "112039").unwrap();
+    assert_eq!(
+        text(tracking, tags::TEXT_VALUE),
+        "L3 body composition - 5 mm slab"
+    );
+    let finding = g2.iter().find(|i| name(i) == "121071").unwrap();
+    assert_eq!(
+        text(
+            &items(finding, tags::CONCEPT_CODE_SEQUENCE)[0],
+            tags::CODE_MEANING
+        ),
+        "Body composition at L3 (?2.5 mm)"
+    );
     let tmpl2 = items(&gs[1], tags::CONTENT_TEMPLATE_SEQUENCE);
     assert_eq!(text(&tmpl2[0], tags::TEMPLATE_IDENTIFIER), "1501");
     // Evidence lists the SEG and every source image.
