@@ -179,7 +179,11 @@ pub fn segment(
     let naming = name_levels(&segs, sacrum, &ribs);
     timer.lap("numbering", 0.8);
 
-    let bodies_i = body_labels(&lab_i, &probe_i, &spine, segs.len(), sp);
+    let mut bodies_i = body_labels(&lab_i, &probe_i, &spine, segs.len(), sp);
+    if sacrum {
+        let top = planes.get(1).copied().flatten();
+        s1_body(&mut bodies_i, &lab_i, &cti, &spine, &segs, top, sp);
+    }
     drop(probe_i);
     let canal_i = canal_mask(&cti, &spine, sp);
     let discs_i = disc_labels(&cti, &filled, &lab_i, &spine, &segs, sp);
