@@ -557,3 +557,124 @@ fn unit3(a: [f64; 3]) -> Option<[f64; 3]> {
     let l = dot3(a, a).sqrt();
     (l > 1e-9).then(|| scale3(a, 1.0 / l))
 }
+
+/// Widest joint space (mm) between a segment and iliac bone that still counts as an articulation, to which one
+/// voxel is added on each side (the label's and the ilium's partial-volumed surface voxels, which the bone
+/// threshold and the label's faint-surface peeling may drop). From anatomy (not a clinical-reference value): the
+/// adult sacroiliac joint space is a few millimetres wide on CT; the L5 transverse process normally stays a
+/// centimetre or more from the ilium (the iliolumbar ligament lies between them).
+const SI_GAP_MM: f64 = 5.0;
+
+/// Bone this close to the centreline (mm) is never iliac: the canal, the laminae and the spinous processes lie
+/// within it, the sacroiliac joints well outside it (the sacral body is about 50 mm wide).
+const SI_MIN_LATERAL_MM: f64 = 20.0;
+
+/// How the caudal segments meet the ilia: the numbering cue "the sacrum is the segment that articulates with both
+/// ilia".
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Sacroiliac {
+    /// Per segment (caudal first, as the segments): [left, right] area (mm², in the sagittal projection) over
+    /// which its label lies within [`SI_GAP_MM`] (plus a voxel each side) of unlabelled iliac bone laterally; `None` for segments not
+    /// assessed (only the sacrum and the two vertebrae above it are).
+    pub(crate) contact_mm2: Vec<Option<[f64; 2]>>,
+    /// Per side: how far below the sacrum's top plane (mm, along its normal) its contact with the ilium begins
+    /// (the depth above which 5 % of the contact lies, so a stray voxel does not set it).
+    pub(crate) sacrum_top_below_mm: [Option<f64>; 2],
+    /// Length of the sacrum in view below its top plane (mm): the joints lie 0–70 mm below the top.
+    pub(crate) sacrum_in_view_mm: f64,
+}
+
+/// Measures [`Sacroiliac`] on the final internal labels (segment index + 1, sacrum = 1) and the bone mask:
+/// a label voxel at least [`SI_MIN_LATERAL_MM`] from the centreline touches the ilium when bone that no segment
+/// holds lies within [`SI_GAP_MM`] (plus a voxel on each side) further out along the same row, with nothing of
+/// another segment between.
+pub(crate) fn sacroiliac_contact(
+    lab: &Volume<u8>,
+    bone: &Volume<u8>,
+    s: &Spine,
+    segs: &[Seg],
+    top: Option<DiscPlane>,
+    sp: [f64; 3],
+) -> Option<Sacroiliac> {
+    let sac = segs.first().filter(|g| g.sacrum)?;
+    let top = top.unwrap_or_else(|| {
+        let kc = (sac.hi.round() as usize).clamp(s.k_lo, s.k_hi);
+        DiscPlane {
+            o: [s.p_mm[kc][0], s.p_mm[kc][1], sac.hi * sp[2]],
+            n: s.t[kc],
+            half_gap_mm: 0.0,
+        }
+    });
+    let assessed = segs.len().min(3);
+    let [ni, nj, nk] = lab.dims();
+    let gap = (SI_GAP_MM / sp[0]).ceil() as usize + 2;
+    let area = sp[1] * sp[2];
+    let mut contact = vec![[0.0f64; 2]; assessed];
+    // Sacrum contact depths below the top plane, per side.
+    let mut depths: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    let mut deepest = 0.0f64;
+    let k_hi = (s.k_hi + 1).min(nk);
+    for k in s.k_lo..k_hi {
+        let x = s.centre[k][0];
+        for j in 0..nj {
+            for i in 0..ni {
+                let v = lab.get(i, j, k) as usize;
+                if v == 0 || v > assessed {
+                    continue;
+                }
+                let p = [i as f64 * sp[0], j as f64 * sp[1], k as f64 * sp[2]];
+                if v == 1 {
+                    deepest = deepest.max(-top.dist(p));
+                }
+                let dx = (i as f64 - x) * sp[0];
+                if dx.abs() < SI_MIN_LATERAL_MM {
+                    continue;
+                }
+                // [left, right] in the patient's terms: +i is the patient's left.
+                let lr = usize::from(dx < 0.0);
+                let step: isize = if lr == 0 { 1 } else { -1 };
+                let mut touches = false;
+                for d in 1..=gap as isize {
+                    let q = i as isize + step * d;
+                    if q < 0 || q >= ni as isize {
+                        break;
+                    }
+                    let w = lab.get(q as usize, j, k) as usize;
+                    if w == v {
+                        break; // not the segment's lateral surface on this row
+                    }
+                    if w != 0 {
+                        break; // another segment in between
+                    }
+                    if bone.get(q as usize, j, k) != 0 {
+                        touches = true;
+                        break;
+                    }
+                }
+                if touches {
+                    contact[v - 1][lr] += area;
+                    if v == 1 {
+                        depths[lr].push(-top.dist(p));
+                    }
+                }
+            }
+        }
+    }
+    let mut sacrum_top_below_mm = [None, None];
+    for (d, out) in depths.iter_mut().zip(sacrum_top_below_mm.iter_mut()) {
+        if d.is_empty() {
+            continue;
+        }
+        d.sort_by(f64::total_cmp);
+        *out = Some(d[d.len() / 20]);
+    }
+    let mut contact_mm2 = vec![None; segs.len()];
+    for (m, c) in contact.into_iter().enumerate() {
+        contact_mm2[m] = Some(c);
+    }
+    Some(Sacroiliac {
+        contact_mm2,
+        sacrum_top_below_mm,
+        sacrum_in_view_mm: deepest,
+    })
+}
