@@ -139,6 +139,9 @@ fn main() {
             "sacl5" => c.enumeration = Enumeration::SacralisedL5,
             "mm3" => c.voxel_size_mm = [3.0; 3],
             "mm2" => c.voxel_size_mm = [2.0; 3],
+            v if v.starts_with("slope") => {
+                c.sagittal.sacral_slope_deg = v[5..].parse().expect("slope<DEG>")
+            }
             _ => {}
         }
         let p = generate(&c, None).unwrap();

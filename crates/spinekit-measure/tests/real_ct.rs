@@ -137,9 +137,10 @@ fn totalseg_example_values_are_plausible() {
 /// TotalSegmentator's own labels (vertebrae, and bodies = its body class within each vertebra). Figures: the old
 /// corner walk (perpendicular to the body's axis, which left a tilted endplate through the endplate itself) gave
 /// 10.3 mm (engine) and 14.1 mm (TotalSegmentator's labels); now engine +0.5 mm, TotalSegmentator's labels
-/// −4.7 mm. What is left is one voxel: TotalSegmentator's L5 ends a voxel higher at the L5–S1 disc (the CT's
-/// endplate cortex lies between the two) and its label reaches a voxel further back at the posterior-inferior
-/// corner, and along the 41° endplate a voxel moves the corner by 2–4 mm.
+/// −4.7 mm. What is left is about one voxel: the engine's L5 ends lower, in the L5–S1 disc (its inferior
+/// endplate plane lies 2.4 mm below TotalSegmentator's; the CT's endplate cortex peaks about 1.5 mm above
+/// TotalSegmentator's), TotalSegmentator's L5 reaches a voxel further back at the posterior-inferior corner, and
+/// along the 41° endplate a voxel moves the corner by 2–4 mm.
 #[test]
 fn totalseg_example_l5_s1_slip_agrees_with_totalsegmentator_labels() {
     let (Some(ct_path), Some(lab_path), Some(body_path)) = (
