@@ -1,5 +1,5 @@
 //! The segmentation pipeline (see the crate documentation for the method).
-use crate::numbering::{detect_ribs, name_levels, Naming, Ribs};
+use crate::numbering::{apply_sacroiliac_cue, detect_ribs, name_levels, Naming, Ribs};
 use crate::report::*;
 use crate::validate::validate_ct;
 use crate::CtError;
@@ -22,6 +22,7 @@ use bodies::*;
 use bone::*;
 use canal::*;
 use discs::*;
+pub(crate) use sacrum::Sacroiliac;
 use sacrum::*;
 use trace::*;
 use vertebrae::*;
@@ -176,10 +177,24 @@ pub fn segment(
 
     let ribs = detect_ribs(&bone_i, &spine, &segs, sp);
     timer.lap("ribs", 0.78);
-    let naming = name_levels(&segs, sacrum, &ribs);
+    let mut naming = name_levels(&segs, sacrum, &ribs);
+    if let Some(si) = sacroiliac_contact(
+        &lab_i,
+        &bone_i,
+        &spine,
+        &segs,
+        planes.get(1).copied().flatten(),
+        sp,
+    ) {
+        apply_sacroiliac_cue(&mut naming, &segs, &si, sp[2]);
+    }
     timer.lap("numbering", 0.8);
 
-    let bodies_i = body_labels(&lab_i, &probe_i, &spine, segs.len(), sp);
+    let mut bodies_i = body_labels(&lab_i, &probe_i, &spine, segs.len(), sp);
+    if sacrum {
+        let top = planes.get(1).copied().flatten();
+        s1_body(&mut bodies_i, &lab_i, &cti, &spine, &segs, top, sp);
+    }
     drop(probe_i);
     let canal_i = canal_mask(&cti, &spine, sp);
     let discs_i = disc_labels(&cti, &filled, &lab_i, &spine, &segs, sp);

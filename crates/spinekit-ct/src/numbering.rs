@@ -1,6 +1,6 @@
 //! Level numbering: rib detection per vertebra and naming of the segments from every anchor in view.
 
-use crate::engine::{Seg, Spine};
+use crate::engine::{Sacroiliac, Seg, Spine};
 use crate::report::*;
 use spinekit_anatomy::{Enumeration, Level};
 use spinekit_image::{Geometry, Volume};
@@ -826,6 +826,133 @@ pub(crate) fn name_levels(segs: &[Seg], sacrum: bool, ribs: &Ribs) -> Naming {
     }
 }
 
+/// Least contact (mm², per side) with an ilium that counts as an articulation. From anatomy (not a
+/// clinical-reference value): the sacrum's auricular surface is about 15 cm² per side; a transverse process that
+/// articulates (Castellvi II–IV) does so with at least its tip's cross-section, about 1 cm². Under 1 cm² two
+/// bones merely come close at a few voxels.
+const SI_ARTICULATION_MIN_MM2: f64 = 100.0;
+
+/// The sacroiliac joints begin at the first sacral segment (the auricular surface spans S1–S3): when the
+/// sacrum's contact with an ilium begins further below its top than one vertebral body (this fraction of the
+/// disc-to-disc spacing; a lumbar disc is about a third as high as its body), its top segment does not reach the
+/// joints, as with an L5 fused to the sacrum.
+const SI_TOP_BODY_FRACTION: f64 = 0.75;
+
+/// How much of the sacrum must be in view below its top (mm) for its sacroiliac joints to be assessed: the
+/// auricular surface lies alongside S1–S2, within about two vertebral heights of the top.
+const SI_ASSESS_MIN_MM: f64 = 40.0;
+
+/// Adds the sacroiliac cue to the numbering (clinical-reference §9: cross-check the count, flag rather than
+/// rename): the sacrum is the segment that articulates with both ilia. Evidence says how the sacrum and the
+/// vertebrae above it meet the ilia; a segment taken as the sacrum that does not reach both ilia, a free
+/// vertebra that does, or joints that begin a whole segment below the sacrum's top while the names assume a
+/// normal lumbosacral junction make the numbering `uncertain` with the reason. Names never change here.
+pub(crate) fn apply_sacroiliac_cue(naming: &mut Naming, segs: &[Seg], si: &Sacroiliac, sp_z: f64) {
+    let nb = &mut naming.numbering;
+    let cm2 = |a: f64| a / 100.0;
+    let Some(Some([l, r])) = si.contact_mm2.first().copied() else {
+        return;
+    };
+    if si.sacrum_in_view_mm < SI_ASSESS_MIN_MM
+        && (l < SI_ARTICULATION_MIN_MM2 || r < SI_ARTICULATION_MIN_MM2)
+    {
+        nb.evidence.push(format!(
+            "sacroiliac joints not assessed: only {:.0} mm of the sacrum in view below its top",
+            si.sacrum_in_view_mm
+        ));
+        return;
+    }
+    let mut doubts: Vec<String> = Vec::new();
+    let both = l >= SI_ARTICULATION_MIN_MM2 && r >= SI_ARTICULATION_MIN_MM2;
+    let starts = match si.sacrum_top_below_mm {
+        [Some(a), Some(b)] => Some(a.max(b)),
+        [a, b] => a.or(b),
+    };
+    nb.evidence.push(format!(
+        "sacroiliac joints: the sacrum meets the left ilium over {:.1} cm² and the right over {:.1} cm²{}",
+        cm2(l),
+        cm2(r),
+        starts.map_or(String::new(), |d| format!(
+            ", from {:.0} mm below its top",
+            d.max(0.0)
+        ))
+    ));
+    if !both {
+        doubts.push(format!(
+            "the segment taken as the sacrum does not articulate with both ilia (left {:.1} cm², right {:.1} cm²): it may be a lumbar vertebra with wide transverse processes",
+            cm2(l),
+            cm2(r)
+        ));
+    }
+    // Free vertebrae above the sacrum that meet an ilium.
+    for (m, c) in si.contact_mm2.iter().enumerate().skip(1) {
+        let Some([fl, fr]) = *c else { continue };
+        let sides: Vec<&str> = [(fl, "left"), (fr, "right")]
+            .iter()
+            .filter(|x| x.0 >= SI_ARTICULATION_MIN_MM2)
+            .map(|x| x.1)
+            .collect();
+        if sides.is_empty() {
+            continue;
+        }
+        let name = naming
+            .levels
+            .get(m)
+            .map_or("?".to_string(), |l| l.to_string());
+        nb.evidence.push(format!(
+            "the {} vertebra above the sacrum ({name}) meets the {} ilium ({:.1} cm², {:.1} cm²)",
+            ordinal(m),
+            sides.join(" and "),
+            cm2(fl),
+            cm2(fr)
+        ));
+        doubts.push(format!(
+            "the {} vertebra above the sacrum ({name}) articulates with the {} ilium: a lumbosacral transitional vertebra (Castellvi) or a lumbarised S1 would change the lumbar count",
+            ordinal(m),
+            sides.join(" and ")
+        ));
+    }
+    // Where the joints begin relative to the sacrum's top.
+    let spacing: Vec<f64> = segs
+        .iter()
+        .filter(|g| g.lo_is_disc && g.hi_is_disc && !g.sacrum)
+        .map(|g| (g.hi - g.lo) * sp_z)
+        .collect();
+    if let (Some(d), Some(h)) = (starts, median_of(spacing)) {
+        let body = SI_TOP_BODY_FRACTION * h;
+        if both && d > body {
+            if nb.enumeration == Enumeration::SacralisedL5 {
+                nb.evidence.push(format!(
+                    "the sacroiliac joints begin {d:.0} mm below the sacrum's top, more than a vertebral body ({body:.0} mm): its top segment does not reach them, as with a sacralised L5"
+                ));
+            } else {
+                doubts.push(format!(
+                    "the sacroiliac joints begin {d:.0} mm below the sacrum's top, more than a vertebral body ({body:.0} mm): the top sacral segment may be an L5 fused to the sacrum (7C-12T-4L), which would shift the lumbar names"
+                ));
+            }
+        } else if both && nb.enumeration == Enumeration::SacralisedL5 {
+            nb.evidence.push(format!(
+                "the sacroiliac joints begin at the sacrum's top segment ({d:.0} mm below its top): no fused L5 is seen in the sacrum"
+            ));
+        }
+    }
+    if !doubts.is_empty() {
+        if nb.status == NumberingStatus::Confident {
+            nb.status = NumberingStatus::Uncertain;
+            naming.confidence = naming.confidence.min(0.6);
+        }
+        nb.reason = format!("{}; {}", nb.reason, doubts.join("; "));
+    }
+}
+
+fn median_of(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    Some(v[v.len() / 2])
+}
+
 fn ordinal(n: usize) -> String {
     let suf = match (n % 10, n % 100) {
         (1, x) if x != 11 => "st",
@@ -869,6 +996,123 @@ mod tests {
             11 => 150.0,
             _ => 180.0,
         }
+    }
+
+    /// Sacroiliac contact: the sacrum's per side, the vertebra above's, joints from `starts_mm` below the top.
+    fn si(
+        n: usize,
+        sacrum: [f64; 2],
+        above: [f64; 2],
+        starts_mm: f64,
+        in_view_mm: f64,
+    ) -> Sacroiliac {
+        let mut contact_mm2 = vec![None; n];
+        contact_mm2[0] = Some(sacrum);
+        contact_mm2[1] = Some(above);
+        contact_mm2[2] = Some([0.0, 0.0]);
+        Sacroiliac {
+            contact_mm2,
+            sacrum_top_below_mm: [Some(starts_mm), Some(starts_mm)],
+            sacrum_in_view_mm: in_view_mm,
+        }
+    }
+
+    /// Sacrum, L5–L1, T12, T11, T10 (top cut), named confidently from the sacrum and the last rib.
+    fn normal_junction() -> (Vec<Seg>, Naming) {
+        let mut r = vec![None; 6];
+        r.extend([Some(rib_len(12)), Some(rib_len(11)), Some(rib_len(10))]);
+        let s = segs(9, true, true);
+        let n = name_levels(&s, true, &ribs(&r));
+        assert_eq!(n.numbering.status, NumberingStatus::Confident);
+        (s, n)
+    }
+
+    #[test]
+    fn sacroiliac_cue_confirms_a_sacrum_that_meets_both_ilia() {
+        let (s, mut n) = normal_junction();
+        apply_sacroiliac_cue(&mut n, &s, &si(9, [800.0, 650.0], [0.0; 2], 8.0, 70.0), 1.0);
+        assert_eq!(
+            n.numbering.status,
+            NumberingStatus::Confident,
+            "{}",
+            n.numbering.reason
+        );
+        assert!(n
+            .numbering
+            .evidence
+            .iter()
+            .any(|e| e.contains("left ilium over 8.0 cm² and the right over 6.5 cm², from 8 mm")));
+    }
+
+    #[test]
+    fn sacroiliac_disagreement_is_uncertain_and_never_renames() {
+        let (s, base) = normal_junction();
+        let cases = [
+            // One ilium not reached: the "sacrum" may be a lumbar vertebra with wide transverse processes.
+            (
+                si(9, [800.0, 20.0], [0.0; 2], 8.0, 70.0),
+                "does not articulate with both ilia",
+            ),
+            // L5 meets the right ilium: a transitional vertebra.
+            (
+                si(9, [800.0, 650.0], [0.0, 300.0], 8.0, 70.0),
+                "articulates with the right ilium",
+            ),
+            // The joints begin a whole segment (30 mm spacing, body 22.5 mm) below the top: a fused L5?
+            (
+                si(9, [800.0, 650.0], [0.0; 2], 35.0, 70.0),
+                "fused to the sacrum",
+            ),
+        ];
+        for (cue, why) in cases {
+            let mut n = Naming {
+                levels: base.levels.clone(),
+                numbering: base.numbering.clone(),
+                confidence: base.confidence,
+            };
+            apply_sacroiliac_cue(&mut n, &s, &cue, 1.0);
+            assert_eq!(n.numbering.status, NumberingStatus::Uncertain, "{why}");
+            assert!(n.numbering.reason.contains(why), "{}", n.numbering.reason);
+            assert_eq!(n.levels, base.levels, "names must not change");
+            assert_eq!(n.numbering.enumeration, base.numbering.enumeration);
+        }
+        // Too little of the sacrum in view: not assessed, nothing doubted.
+        let mut n = Naming {
+            levels: base.levels.clone(),
+            numbering: base.numbering.clone(),
+            confidence: base.confidence,
+        };
+        apply_sacroiliac_cue(&mut n, &s, &si(9, [0.0, 0.0], [0.0; 2], 8.0, 25.0), 1.0);
+        assert_eq!(n.numbering.status, NumberingStatus::Confident);
+        assert!(n
+            .numbering
+            .evidence
+            .iter()
+            .any(|e| e.contains("not assessed")));
+    }
+
+    #[test]
+    fn sacroiliac_cue_supports_a_sacralised_l5() {
+        // Sacrum, L4–L1, T12, T11, T10: 4 lumbar-type vertebrae, named with a sacralised L5.
+        let mut r = vec![None; 5];
+        r.extend([Some(rib_len(12)), Some(rib_len(11)), Some(rib_len(10))]);
+        let s = segs(8, true, true);
+        let mut n = name_levels(&s, true, &ribs(&r));
+        assert_eq!(n.numbering.enumeration, Enumeration::SacralisedL5);
+        let reason = n.numbering.reason.clone();
+        apply_sacroiliac_cue(
+            &mut n,
+            &s,
+            &si(8, [800.0, 650.0], [0.0; 2], 38.0, 70.0),
+            1.0,
+        );
+        assert!(n
+            .numbering
+            .evidence
+            .iter()
+            .any(|e| e.contains("as with a sacralised L5")));
+        assert_eq!(n.numbering.reason, reason);
+        assert_eq!(n.numbering.status, NumberingStatus::Uncertain);
     }
 
     fn cranial_first(n: &Naming) -> Vec<Level> {

@@ -264,13 +264,17 @@ fn endplate(
     let plane_h = |u: f64, v: f64| a + b * u + cc * v;
     let normal = unit(sub(sub(g.s, scale(g.p, b)), scale(g.l, cc)))?;
     let centre = at(g.c, g.p, u0, g.l, 0.0, g.s, plane_h(u0, 0.0));
-    // Corners: walls found 2 mm inside the plane, in the mid-sagittal plane.
+    // Corners: walls found 2 mm inside the plane, in the mid-sagittal plane, walking parallel to the plane. An
+    // endplate tilted against the body's frame (L5's inferior and S1's superior endplates in lordosis, up to
+    // 15° from the frame) would otherwise be left through the endplate itself before the wall is reached:
+    // 2 mm / tan 13° ≈ 9 mm short of the posterior corner.
     let inward = if superior { -2.0 } else { 2.0 };
+    let along = unit(add(g.p, scale(g.s, b)))?;
     let corner = |dir: f64| -> Option<V3> {
         let start = at(g.c, g.p, u0, g.l, 0.0, g.s, plane_h(u0, 0.0) + inward);
         let q = inside_near(mask, start, g.s)?;
-        let t = mask.exit_mm(q, scale(g.p, dir), MAX_RAY_MM)?;
-        let u = dot(sub(add(q, scale(g.p, dir * t)), g.c), g.p);
+        let t = mask.exit_mm(q, scale(along, dir), MAX_RAY_MM)?;
+        let u = dot(sub(add(q, scale(along, dir * t)), g.c), g.p);
         Some(at(g.c, g.p, u, g.l, 0.0, g.s, plane_h(u, 0.0)))
     };
     let post = corner(1.0)?;
@@ -288,11 +292,53 @@ fn endplate(
         method: format!(
             "least-squares plane through the {} body surface along the superior axis on a 5 × 5 grid over the \
              central 60 % of the depth and width (symmetric, so the endplate concavity does not tilt it), one \
-             outlier rejection; corners: anterior and posterior walls 2 mm inside the plane in the mid-sagittal \
-             plane, projected onto it",
+             outlier rejection; corners: anterior and posterior walls of the whole-vertebra outline (the canal's \
+             front at the midline; the body outline where that is not found), 2 mm inside the plane, followed \
+             parallel to it in the mid-sagittal plane, placed on the CT's cortex where it shows one, projected \
+             onto the plane",
             if superior { "superior" } else { "inferior" }
         ),
     })
+}
+
+/// Re-finds the rim corners of both endplates on `outline`, the whole vertebra's label, where it holds the body:
+/// in the mid-sagittal plane the body's posterior wall is the front of the canal, which the whole-vertebra label
+/// leaves empty, while a body map's posterior cut is an approximation (a straight cut that misses a tilted L5's or
+/// S1's posterior corner moves the L5–S1 slip by millimetres). Same walk as [`endplate`]: 2 mm inside the plane,
+/// parallel to it, projected back onto it. Each wall is then placed on the CT's cortex where it shows one (as
+/// the endplates are: [`refine`]), so that the label's voxel steps (3 mm on a coarse grid) do not move the corner.
+/// Corners that cannot be found are kept.
+pub fn corners_on_outline(outline: &MaskView, ct: Option<&CtView>, g: &mut BodyGeom) {
+    let (c, p, s) = (g.c, g.p, g.s);
+    for (e, superior) in [(g.sup.as_mut(), true), (g.inf.as_mut(), false)] {
+        let Some(e) = e else { continue };
+        let n = e.normal;
+        let ns = dot(n, s);
+        if ns.abs() < 0.2 {
+            continue;
+        }
+        let Some(along) = unit(sub(scale(p, ns), scale(s, dot(n, p)))) else {
+            continue;
+        };
+        let start = add(e.centre_mm, scale(s, if superior { -2.0 } else { 2.0 }));
+        let Some(q) = inside_near(outline, start, s) else {
+            continue;
+        };
+        let on_plane = |dir: f64| -> Option<V3> {
+            let mut t = outline.exit_mm(q, scale(along, dir), MAX_RAY_MM)?;
+            if let Some(r) = ct.and_then(|ct| refine(ct, q, scale(along, dir), t)) {
+                t = r;
+            }
+            let u = dot(sub(add(q, scale(along, dir * t)), c), p);
+            let x = add(c, scale(p, u));
+            Some(add(x, scale(s, dot(n, sub(e.centre_mm, x)) / ns)))
+        };
+        if let (Some(post), Some(ant)) = (on_plane(1.0), on_plane(-1.0)) {
+            e.posterior_corner_mm = post;
+            e.anterior_corner_mm = ant;
+            e.ap_length_mm = norm(sub(post, ant));
+        }
+    }
 }
 
 /// Statistics of a list of HU values.

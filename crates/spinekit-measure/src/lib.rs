@@ -318,7 +318,14 @@ pub fn measure(
             };
             let mask = MaskView::new(input.bodies, Some(lv.label));
             let ctv = CtView::new(ct);
-            let geo = body::analyse(&mask, Some(&ctv), c, s_dir, p_hint);
+            let geo = body::analyse(&mask, Some(&ctv), c, s_dir, p_hint).map(|mut g| {
+                body::corners_on_outline(
+                    &MaskView::new(input.labels, Some(lv.label)),
+                    Some(&ctv),
+                    &mut g,
+                );
+                g
+            });
             let (trab, eroded) = match &geo {
                 Ok(bg) => body::density(ct, input.bodies, lv.label, (st.lo, st.hi), bg),
                 Err(e) => (Err(e.clone()), Err(e.clone())),
