@@ -172,6 +172,7 @@ pub fn segment(
     // Again after peeling, marrow-dense holes only: peeling opens the faint rim around a dark hole (pedicle or
     // process marrow) that the first pass could not fill.
     fill_body_holes(&mut lab_i, &spine, segs.len(), sp, arch_holes, false);
+    fill_body_sagittal_sections(&mut lab_i, &cti, &spine, segs.len(), sp);
     timer.lap("vertebrae", 0.75);
 
     let ribs = detect_ribs(&bone_i, &spine, &segs, sp);
@@ -179,7 +180,7 @@ pub fn segment(
     let naming = name_levels(&segs, sacrum, &ribs);
     timer.lap("numbering", 0.8);
 
-    let bodies_i = body_labels(&lab_i, &probe_i, &spine, segs.len(), sp);
+    let bodies_i = body_labels(&lab_i, &probe_i, &spine, &bounds, sp);
     drop(probe_i);
     let canal_i = canal_mask(&cti, &spine, sp);
     let discs_i = disc_labels(&cti, &filled, &lab_i, &spine, &segs, sp);
