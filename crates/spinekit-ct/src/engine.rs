@@ -154,7 +154,15 @@ pub fn segment(
         }
     }
     let bounds = segment_bounds(&spine, &segs, &planes, sp);
-    let mut lab_i = grow_vertebrae(&filled, &spine, &segs, &bounds, sp);
+    let mut lab_i = grow_vertebrae(
+        &filled,
+        &cti,
+        opts.bone_threshold_hu,
+        &spine,
+        &segs,
+        &bounds,
+        sp,
+    );
     if sacrum {
         trim_sacrum_at_si_joints(&mut lab_i, &bone_i, &spine, sp);
     }

@@ -3,9 +3,15 @@
 use super::*;
 
 /// Segment index (1-based, caudal first) for every internal voxel of the column, by competitive growth from the
-/// body cores through filled bone (geodesic, 26-neighbourhood, mm weights).
+/// body cores through filled bone (geodesic, 26-neighbourhood, mm weights). In the body zone each disc's surface
+/// is a barrier, widened to the disc's measured core (`DiscPlane::half_gap_mm`) for voxels fainter than
+/// `bone_hu`: a dense voxel on a vertebra's side of the plane is its endplate even inside that core, which a
+/// wedge-shaped disc (L5–S1: thick in front, thin behind) needs, because the core is measured as an average over
+/// the disc and is too wide at its thin posterior edge.
 pub(super) fn grow_vertebrae(
     filled: &Volume<u8>,
+    cti: &Volume<i16>,
+    bone_hu: f64,
     s: &Spine,
     segs: &[Seg],
     bounds: &[(Option<DiscPlane>, Option<DiscPlane>)],
@@ -33,10 +39,11 @@ pub(super) fn grow_vertebrae(
     };
     // Barrier test: only the surfaces shared with a neighbouring segment (an end of the column is not a barrier:
     // the bone beyond it belongs to no other segment).
-    let between_neighbours = |p: [f64; 3], n: usize| -> bool {
+    let between_neighbours = |p: [f64; 3], n: usize, hu: f64| -> bool {
         let (lo, hi) = &bounds[n];
-        (n == 0 || lo.is_none_or(|pl| pl.dist(p) > pl.half_gap_mm))
-            && (n + 1 == segs.len() || hi.is_none_or(|pl| pl.dist(p) < -pl.half_gap_mm))
+        let core = |pl: DiscPlane| if hu >= bone_hu { 0.0 } else { pl.half_gap_mm };
+        (n == 0 || lo.is_none_or(|pl| pl.dist(p) > core(pl)))
+            && (n + 1 == segs.len() || hi.is_none_or(|pl| pl.dist(p) < -core(pl)))
     };
     // The body zone, where the disc surfaces are barriers: near the centre line, in front of the posterior wall.
     let zone_r = 1.2 * s.half_width_mm.max(s.depth_mm / 2.0);
@@ -111,6 +118,7 @@ pub(super) fn grow_vertebrae(
                     && !between_neighbours(
                         [a as f64 * sp[0], b as f64 * sp[1], c as f64 * sp[2]],
                         l,
+                        f64::from(cti.data()[q]),
                     )
                 {
                     continue;
