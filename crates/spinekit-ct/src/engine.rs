@@ -181,6 +181,7 @@ pub fn segment(
     // process marrow) that the first pass could not fill.
     fill_body_holes(&mut lab_i, &spine, segs.len(), sp, arch_holes, false);
     fill_body_sagittal_sections(&mut lab_i, &cti, &spine, segs.len(), sp);
+    lift_posterior_boundaries(&mut lab_i, &spine, sp);
     timer.lap("vertebrae", 0.75);
 
     let ribs = detect_ribs(&bone_i, &spine, &segs, sp);

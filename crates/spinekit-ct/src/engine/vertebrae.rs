@@ -132,6 +132,45 @@ pub(super) fn grow_vertebrae(
     Volume::from_vec(filled.dims(), *filled.geometry(), lab).expect("dims")
 }
 
+/// How far (mm) a horizontal boundary between two vertebrae behind the body is moved down, into the lower one.
+/// Facet joints are steep (thoracic about 60° to the horizontal, lumbar near vertical, sagittal to oblique), and
+/// the upper vertebra's inferior articular and spinous processes hang down behind the lower one's superior
+/// articular process; the lower vertebra's growth, which reaches the joint first through its own pedicle, cuts
+/// the upper one's process there with a horizontal front. One 3 mm voxel: on the TotalSegmentator example every
+/// lumbar level gained (vertebra Dice L1–L5 +0.009, +0.007, +0.004, +0.008, +0.004), and on the phantom (exact
+/// truth) T9–L3 gained 0.002–0.013 at 1 and 3 mm with L4/L5 within ±0.006; three voxels took more of the
+/// sacrum's and L5's own process tips (sacrum −0.010).
+pub(super) const FACET_LIFT_MM: f64 = 3.0;
+
+/// Moves the boundary between consecutive vertebrae behind the posterior body wall down by `FACET_LIFT_MM`
+/// where it is horizontal: a voxel of vertebra n directly below one of vertebra n + 1 (the next one up) is given
+/// to n + 1, one slice at a time.
+pub(super) fn lift_posterior_boundaries(lab: &mut Volume<u8>, s: &Spine, sp: [f64; 3]) {
+    let [ni, nj, _] = lab.dims();
+    let plane = ni * nj;
+    let steps = (FACET_LIFT_MM / sp[2]).round().max(1.0) as usize;
+    for _ in 0..steps {
+        let src = lab.data();
+        let moved: Vec<(usize, u8)> = (s.k_lo..s.k_hi)
+            .into_par_iter()
+            .flat_map_iter(|k| {
+                let back = s.back[k];
+                (0..plane).filter_map(move |p| {
+                    let (q, up) = (p + plane * k, p + plane * (k + 1));
+                    let (n, m) = (src[q], src[up]);
+                    (n != 0 && m == n + 1 && (p / ni) as f64 > back + 1.0).then_some((q, m))
+                })
+            })
+            .collect();
+        if moved.is_empty() {
+            break;
+        }
+        for (q, m) in moved {
+            lab.data_mut()[q] = m;
+        }
+    }
+}
+
 /// Surface voxels of a vertebra fainter than this are mostly soft tissue (partial volume): halfway between the
 /// 130 HU accepted for the column analysis and the 180 HU bone threshold (140–160 HU gave the same Dice on the
 /// TotalSegmentator example and the phantom; 190 HU starts eroding real cortex at 3 mm).
