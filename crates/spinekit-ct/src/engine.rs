@@ -155,7 +155,15 @@ pub fn segment(
         }
     }
     let bounds = segment_bounds(&spine, &segs, &planes, sp);
-    let mut lab_i = grow_vertebrae(&filled, &spine, &segs, &bounds, sp);
+    let mut lab_i = grow_vertebrae(
+        &filled,
+        &cti,
+        opts.bone_threshold_hu,
+        &spine,
+        &segs,
+        &bounds,
+        sp,
+    );
     if sacrum {
         trim_sacrum_at_si_joints(&mut lab_i, &bone_i, &spine, sp);
     }
@@ -173,6 +181,8 @@ pub fn segment(
     // Again after peeling, marrow-dense holes only: peeling opens the faint rim around a dark hole (pedicle or
     // process marrow) that the first pass could not fill.
     fill_body_holes(&mut lab_i, &spine, segs.len(), sp, arch_holes, false);
+    fill_body_sagittal_sections(&mut lab_i, &cti, &spine, segs.len(), sp);
+    lift_posterior_boundaries(&mut lab_i, &spine, sp);
     timer.lap("vertebrae", 0.75);
 
     let ribs = detect_ribs(&bone_i, &spine, &segs, sp);
@@ -190,7 +200,7 @@ pub fn segment(
     }
     timer.lap("numbering", 0.8);
 
-    let mut bodies_i = body_labels(&lab_i, &probe_i, &spine, segs.len(), sp);
+    let mut bodies_i = body_labels(&lab_i, &probe_i, &spine, &bounds, sp);
     if sacrum {
         let top = planes.get(1).copied().flatten();
         s1_body(&mut bodies_i, &lab_i, &cti, &spine, &segs, top, sp);

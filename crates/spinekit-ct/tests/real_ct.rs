@@ -23,6 +23,11 @@ fn totalseg_example_levels_bodies_and_discs() {
     else {
         return;
     };
+    let Some(body_disc_path) =
+        shared_data("ct-totalseg-example/labels/vertebral_bodies_and_discs.nii.gz")
+    else {
+        return;
+    };
     let ct = open_volume(&ct_path, &OpenOptions::default())
         .unwrap()
         .into_ct_hu()
@@ -44,13 +49,29 @@ fn totalseg_example_levels_bodies_and_discs() {
     }
     let truth = load_u8(&lab_path).map(totalseg_to_verse);
     let bodies = load_u8(&body_path);
+    let body_or_disc = load_u8(&body_disc_path);
     let mut level_dice = Vec::new();
     for l in [Level::L1, Level::L2, Level::L3, Level::L4, Level::L5] {
         let lab = l.verse_label();
         let d = dice_labels(&seg.labels, lab, &truth, lab).unwrap_or(0.0);
         let b = dice_labels(&seg.bodies, lab, &bodies, lab).unwrap_or(0.0);
-        eprintln!("{l}: vertebra Dice {d:.3}, body Dice {b:.3}");
-        level_dice.push((l, d, b));
+        // TotalSegmentator's body class (bodies-and-discs model, label 1) within its own vertebra label.
+        let own = Volume::from_vec(
+            truth.dims(),
+            *truth.geometry(),
+            truth
+                .data()
+                .iter()
+                .zip(body_or_disc.data())
+                .map(|(&v, &bd)| u8::from(v == lab && bd == 1))
+                .collect(),
+        )
+        .unwrap();
+        let bo = dice_labels(&seg.bodies, lab, &own, 1).unwrap_or(0.0);
+        eprintln!(
+            "{l}: vertebra Dice {d:.3}, body Dice {b:.3} (per-level file), {bo:.3} (body class ∩ vertebra)"
+        );
+        level_dice.push((l, d, b, bo));
     }
     let discs: Vec<String> = rep
         .discs
@@ -58,37 +79,45 @@ fn totalseg_example_levels_bodies_and_discs() {
         .map(|d| format!("{}-{}", d.upper, d.lower))
         .collect();
     eprintln!("discs {discs:?}; timings {:?}", seg.timings);
-    // Figures reached (3 mm, vs TotalSegmentator): vertebra L1 0.910, L2 0.896, L3 0.937, L4 0.939, L5 0.890; body
-    // 0.901, 0.873, 0.914, 0.915, 0.856 (before the endplate-respecting fill: vertebrae 0.910/0.905/0.932/0.940/
-    // 0.891, bodies 0.902/0.887/0.907/0.916/0.857; earlier: vertebrae 0.894/0.877/0.931/0.936/0.873, bodies
-    // 0.891/0.849/0.911/0.912/0.819). What moved them: body sections filled to their convex hull where a thin anterior cortex
-    // leaves the ring open, enclosed pedicle/process marrow filled, faint voxels between two vertebrae (bridged
-    // L5–S1 disc, facet joints) removed, and the L5–S1 disc's core kept free of both neighbours. Most remaining
-    // error is one-voxel surface placement, L5's posterior elements at the lumbosacral facets, and L5's body
-    // against the tilted L5–S1 disc. Diagnosis of what is left (error voxels by the direction to the nearest
-    // reference voxel): L5 body FP 293 (posterior 94: the axial posterior-wall cut does not follow L5's ~35° tilt,
-    // so its lower slices keep L5–S1 disc and its upper posterior corner is cut, FN 65 superior), L4's inferior
-    // articular processes labelled L5 at the L4–L5 facets (67 voxels), L5's transverse-process tips below 150 HU
-    // (FN); L2: a 2 ml faint anterior-superior region (≥ 180 HU but no cortex) is dropped by the bone mask's
-    // cortex rule and its endplate is faint.
+    // Figures reached (3 mm, vs TotalSegmentator): vertebra L1 0.918, L2 0.914, L3 0.941, L4 0.946, L5 0.901; body
+    // vs the per-level file 0.902, 0.887, 0.908, 0.922, 0.850; body vs TotalSegmentator's own body class within its
+    // vertebra label 0.943, 0.933, 0.952, 0.961, 0.916; sacrum (vs S1) 0.683 (before: vertebrae 0.910/0.896/0.937/
+    // 0.939/0.890, bodies 0.901/0.873/0.914/0.915/0.856 and 0.948/0.905/0.946/0.934/0.904; earlier: vertebrae
+    // 0.894/0.877/0.931/0.936/0.873, bodies 0.891/0.849/0.911/0.912/0.819). What moved them: the posterior body cut
+    // follows the axis (mean normal of its disc planes) of each vertebra tilted more than 10°, a sagittal hull pass restores L2's faint
+    // anterior-superior corner (absent from five consecutive axial sections), dense endplate voxels inside a
+    // wedge-shaped disc's averaged core stay with their vertebra (L5–S1), and a horizontal boundary between two
+    // vertebrae behind the bodies is moved one voxel down (the lower vertebra had cut the upper one's inferior
+    // articular processes at every facet joint). Before that: body sections filled to their convex hull where a
+    // thin anterior cortex leaves the ring open, enclosed pedicle/process marrow filled, faint voxels between two
+    // vertebrae (bridged L5–S1 disc, facet joints) removed, and the L5–S1 disc's core kept free of both neighbours.
+    // The per-level body file (`totalseg_vertebrae_pp_refined`) is not TotalSegmentator's body as its own models
+    // draw it: it is 12–20 % smaller than its body class within its vertebra label (Dice between the two 0.915,
+    // 0.919, 0.924, 0.934, 0.877 for L1–L5), and the voxels it drops are that body's surface shell (endplate faces
+    // first, then the posterior wall and the sides), median 240–290 HU, i.e. the cortex. Our bodies include the
+    // cortex and the endplates (the anatomical body), so they are held to ≥ 0.90 against the body class within the
+    // vertebra label, and to the figures above against the per-level file.
+    // What is left (vertebrae): at the facet joints the lower vertebra still holds part of the upper one's inferior
+    // articular processes (the joint gap is not resolved at 3 mm); L5's transverse-process tips that the reference
+    // labels are below 150 HU (many below 0 HU: soft tissue inside the reference's smooth outline).
     // The names must be right and anchored on the sacrum.
     assert!(rep.numbering.sacrum_found, "sacrum not found");
-    // L2's body floor is 0.87: since the body fill respects the endplates (an axial hole or hull voxel must be
-    // closed by the body above and below, so that a biconcave fracture's cup stays open), the faint
-    // anterior-superior corner of this L2, whose endplate is below 150 HU at 3 mm, is no longer filled (−0.014).
+    // Floors: the figures reached less about 0.005 (vertebra, per-level body) and 0.01 (body class); L5's
+    // vertebra floor (0.895) is below the 0.90 it reaches by that margin.
     let floor = [
-        (0.90, 0.89),
-        (0.895, 0.87),
-        (0.92, 0.895),
-        (0.93, 0.905),
-        (0.88, 0.845),
+        (0.91, 0.895, 0.93),
+        (0.905, 0.88, 0.92),
+        (0.935, 0.90, 0.945),
+        (0.94, 0.915, 0.945),
+        (0.895, 0.845, 0.90),
     ];
-    for ((l, d, b), (fd, fb)) in level_dice.iter().zip(floor) {
+    for ((l, d, b, bo), (fd, fb, fbo)) in level_dice.iter().zip(floor) {
         assert!(*d >= fd, "{l}: vertebra Dice {d}");
-        assert!(*b >= fb, "{l}: body Dice {b}");
+        assert!(*b >= fb, "{l}: body Dice (per-level file) {b}");
+        assert!(*bo >= fbo, "{l}: body Dice (body class ∩ vertebra) {bo}");
     }
     let mean = level_dice.iter().map(|x| x.1).sum::<f64>() / 5.0;
-    assert!(mean >= 0.91, "mean L1–L5 Dice {mean}");
+    assert!(mean >= 0.92, "mean L1–L5 Dice {mean}");
     let sacrum = Level::Sacrum.verse_label();
     let ds = dice_labels(&seg.labels, sacrum, &truth, sacrum).unwrap_or(0.0);
     // 0.673: TotalSegmentator's S1 stops short of the sacroiliac joints (its lateral extent is 9 mm less on each
