@@ -767,9 +767,10 @@ fn thin_discs(arc: &[f64], pa: &[f64], cands: &[(usize, f64)]) -> Vec<(usize, f6
         if v >= 0.5 || pa[i - 1] < v || pa[i + 1] <= v {
             continue;
         }
-        // Within 6 mm, or 2.5 slices at coarse spacing, where an endplate is only a slice or two away.
-        let step = arc[n - 1] / (n - 1) as f64;
-        let window = (2.5 * step).max(6.0);
+        // Within 6 mm, or 4 slices along a steep column or at coarse spacing, where the endplates lie only a
+        // slice or two from the disc.
+        let step = arc[i + 1] - arc[i - 1];
+        let window = (2.0 * step).max(6.0);
         let rises = |range: &mut dyn Iterator<Item = usize>| {
             range
                 .take_while(|&j| (arc[j] - arc[i]).abs() <= window)

@@ -39,6 +39,10 @@ const RING_MAX_MM: f64 = 38.0;
 /// all do (the anterior arch: what no cervical body has in front of it), and four of the six sideways ones.
 const RAYS: usize = 16;
 const RAYS_MIN: usize = 12;
+/// The dens is looked for only when the body depth (front to back in the slices, median over the top two
+/// segments) is at most this: cervical bodies are 15–17 mm deep (an axial slice through a neck tilted by 45° reads
+/// up to about 23 mm), T1–T3 16–20 mm, while T10–L5 are 28–35 mm (phantom morphometry after Panjabi).
+const TOP_MAX_DEPTH_MM: f64 = 25.0;
 /// How far (mm) from the traced centre the dens is looked for, in the plane perpendicular to the column.
 const SEARCH_MM: f64 = 12.0;
 /// The pattern must hold over at least this length (mm) along the column: the dens rises 12–15 mm above the body.
@@ -198,6 +202,15 @@ pub(crate) fn detect_c2(ct: &Volume<i16>, s: &Spine, segs: &[Seg], sp: [f64; 3])
     }
     let debug = std::env::var_os("SPINEKIT_C2_DEBUG").is_some();
     let from = segs[n.saturating_sub(2)].lo.max(s.k_lo as f64).ceil() as usize;
+    // Only where the top of the column has cervical-sized bodies: the search is not worth its time on a
+    // thoracolumbar top.
+    let mut sorted: Vec<f64> = (from..=s.k_hi)
+        .map(|k| 2.0 * (s.back[k] - s.centre[k][1]) * sp[1])
+        .collect();
+    sorted.sort_by(f64::total_cmp);
+    if sorted.is_empty() || sorted[sorted.len() / 2] > TOP_MAX_DEPTH_MM {
+        return None;
+    }
     let hits: Vec<usize> = (from..=s.k_hi)
         .filter(|&k| {
             let (count, front) = ring_rays(ct, s, k, sp, debug);
