@@ -1,5 +1,5 @@
 //! The segmentation pipeline (see the crate documentation for the method).
-use crate::numbering::{apply_sacroiliac_cue, detect_ribs, name_levels, Naming, Ribs};
+use crate::numbering::{apply_sacroiliac_cue, detect_c2, detect_ribs, name_levels, Naming, Ribs};
 use crate::report::*;
 use crate::validate::validate_ct;
 use crate::CtError;
@@ -142,7 +142,7 @@ pub fn segment(
     let spine = trace_spine(&filled, &body, sp)?;
     timer.lap("centreline", 0.55);
 
-    let (mut segs, normals) = find_vertebrae(&filled, &spine, sp)?;
+    let (mut segs, normals) = find_vertebrae(&filled, &analysis, &spine, sp)?;
     timer.lap("discs", 0.62);
 
     let sacrum_found = detect_sacrum(&filled, &cti, &spine, &mut segs, sp);
@@ -186,8 +186,9 @@ pub fn segment(
     timer.lap("vertebrae", 0.75);
 
     let ribs = detect_ribs(&bone_i, &spine, &segs, sp);
+    let c2 = detect_c2(&cti, &spine, &segs, sp);
     timer.lap("ribs", 0.78);
-    let mut naming = name_levels(&segs, sacrum, &ribs);
+    let mut naming = name_levels(&segs, sacrum, &ribs, c2);
     if let Some(si) = sacroiliac_contact(
         &lab_i,
         &bone_i,
@@ -412,9 +413,10 @@ fn build_report(
         let partial = !(seg.sacrum || seg.lo_is_disc && seg.hi_is_disc);
         // A vertebra cut by the top of the view may have its rib above the view: only a rib seen counts there.
         let rib_assessable = !seg.sacrum && (seg.hi_is_disc || ribs[n].0 || ribs[n].1);
-        // Thoracic names rest on the assumption of 12 rib pairs: the first rib is not detected, and from below
-        // 11 or 13 rib pairs cannot be told apart from 12.
-        let thoracic_assumed = level.region() == spinekit_anatomy::Region::Thoracic;
+        // Thoracic names rest on the assumption of 12 rib pairs unless they are counted (from C2, or from the
+        // first to the last rib): from below, 11 or 13 rib pairs cannot be told apart from 12.
+        let thoracic_assumed =
+            level.region() == spinekit_anatomy::Region::Thoracic && !naming.thoracic_verified;
         let conf = naming.confidence
             * if partial { 0.7 } else { 1.0 }
             * if thoracic_assumed { 0.6 } else { 1.0 };

@@ -6,6 +6,10 @@ use spinekit_anatomy::{Enumeration, Level};
 use spinekit_image::{Geometry, Volume};
 use spinekit_morph as morph;
 
+mod neck;
+use neck::{apply_c2, Context, Draft};
+pub(crate) use neck::{detect_c2, C2Cue};
+
 /// Rib evidence per segment (caudal first, as the segments): which sides carry a rib, and how far each rib
 /// reaches from where it leaves the column.
 #[derive(Debug, Clone, Default)]
@@ -14,6 +18,9 @@ pub(crate) struct Ribs {
     flags: Vec<(bool, bool)>,
     /// Reach (mm) of the longest rib on each side, [left, right].
     pub(crate) reach_mm: Vec<[Option<f64>; 2]>,
+    /// A rib-like piece leaves the segment but is cut by the bottom of the view before it could reach a rib's
+    /// length (the rib cage may go on below the view).
+    cut_by_bottom: Vec<bool>,
 }
 
 impl std::ops::Index<usize> for Ribs {
@@ -59,6 +66,14 @@ fn far_lateral(forward_mm: f64) -> f64 {
         0.0
     }
 }
+
+/// Where a rib leaves the column, front to back relative to the body centre (mm): the neck and the transverse
+/// process lie behind the front of the body.
+const EXIT_DY_MM: std::ops::RangeInclusive<f64> = -15.0..=50.0;
+
+/// Longest exit band (mm along the column) taken as one rib neck (see `detect_ribs`); bands over twice as long are
+/// cut into pieces this long.
+const EXIT_BAND_MAX_MM: f64 = 12.0;
 
 /// Width of the shells around a rib's exit point in which its cross-section is measured (mm).
 const SHELL_MM: f64 = 10.0;
@@ -179,10 +194,19 @@ fn axial_position(s: &Spine, q_mm: [f64; 3], sp: [f64; 3]) -> f64 {
     // behind the body centre, 25° of kyphosis or lordosis).
     let own = q_mm[2] / sp[2];
     let edge = 10.0 / sp[2];
+    let max_shift = 15.0 / sp[2];
+    if own > s.k_hi as f64 - edge && s.k_hi as f64 - edge > s.k_lo as f64 {
+        // At the top of the traced column (the first rib at the top of a chest field, the neck): along the
+        // straight continuation of the centreline from 10 mm below the end, where the tangent is still two-sided.
+        let ke = (s.k_hi as f64 - edge).floor() as usize;
+        let (p, t) = (s.p_mm[ke], s.t[ke]);
+        let along: f64 = (0..3).map(|a| (q_mm[a] - p[a]) * t[a]).sum();
+        let pos = ke as f64 + along * t[2] / sp[2];
+        return pos.clamp(own - max_shift, own + max_shift);
+    }
     if own < s.k_lo as f64 + edge || own > s.k_hi as f64 - edge {
         return own;
     }
-    let max_shift = 15.0 / sp[2];
     best.map_or(own, |b| b.1.clamp(own - max_shift, own + max_shift))
 }
 
@@ -197,6 +221,7 @@ pub(crate) fn detect_ribs(bone: &Volume<u8>, s: &Spine, segs: &[Seg], sp: [f64; 
     let mut out = Ribs {
         flags: vec![(false, false); nseg],
         reach_mm: vec![[None, None]; nseg],
+        cut_by_bottom: vec![false; nseg],
     };
     let r0 = column_radius_mm(s);
     let centre = |k: usize| s.centre[k.clamp(s.k_lo, s.k_hi)];
@@ -244,13 +269,18 @@ pub(crate) fn detect_ribs(bone: &Volume<u8>, s: &Spine, segs: &[Seg], sp: [f64; 
     let debug = std::env::var_os("SPINEKIT_RIB_DEBUG").is_some();
     for v in vox.iter().filter(|v| !v.is_empty()) {
         // Where the piece leaves the column: its voxels at the boundary, per side, split where they are
-        // separated along the column (two ribs joined further out each keep their own vertebra).
+        // separated along the column (two ribs joined further out each keep their own vertebra). Only behind the
+        // front of the body, where a rib neck or a transverse process leaves: the anterior end of a short upper
+        // rib that curves back towards the midline (the first rib, heading for the manubrium) is not an exit
+        // and must not take half of its rib.
         let mut ends: Vec<(usize, [u32; 3])> = v
             .iter()
             .filter_map(|&p| {
-                let [x, _] = centre(p[2] as usize);
+                let [x, y] = centre(p[2] as usize);
                 let dx = (p[0] as f64 - x) * sp[0];
-                (dx.abs() < band).then_some((usize::from(dx > 0.0), p)) // +i = patient's left
+                let dy = (p[1] as f64 - y) * sp[1];
+                (dx.abs() < band && EXIT_DY_MM.contains(&dy)).then_some((usize::from(dx > 0.0), p))
+                // +i = patient's left
             })
             .collect();
         if ends.is_empty() {
@@ -266,6 +296,30 @@ pub(crate) fn detect_ribs(bone: &Volume<u8>, s: &Spine, segs: &[Seg], sp: [f64; 
                 _ => clusters.push((side, vec![p])),
             }
         }
+        // A rib neck is about a centimetre thick: an exit band much longer along the column is several levels
+        // joined at the column boundary (the articular pillars of the neck, fused at coarse voxels, touching the
+        // first rib's tubercle): cut it into pieces of one rib neck each, so that the rib is owned by the piece
+        // where it actually leaves and not by the middle of the band.
+        let chunk = (EXIT_BAND_MAX_MM / sp[2]).ceil() as u32;
+        clusters = clusters
+            .into_iter()
+            .flat_map(|(side, c)| {
+                let (z0, z1) = (c[0][2], c[c.len() - 1][2]);
+                if ((z1 - z0) as f64) * sp[2] <= 2.0 * EXIT_BAND_MAX_MM {
+                    return vec![(side, c)];
+                }
+                let mut parts: Vec<(usize, Vec<[u32; 3]>)> = Vec::new();
+                for p in c {
+                    let b = ((p[2] - z0) / chunk) as usize;
+                    while parts.len() <= b {
+                        parts.push((side, Vec::new()));
+                    }
+                    parts[b].1.push(p);
+                }
+                parts.retain(|(_, v)| !v.is_empty());
+                parts
+            })
+            .collect();
         // Each exit keeps the voxels nearer to it along the bone than to another exit (two ribs touching
         // further out, e.g. through an enhancing organ between them, keep their own lengths).
         let owner = split_by_exit(v, &clusters, bone.dims(), &comps.labels);
@@ -291,8 +345,12 @@ pub(crate) fn detect_ribs(bone: &Volume<u8>, s: &Spine, segs: &[Seg], sp: [f64; 
             let lateral = own()
                 .map(|p| ((p[0] as f64 - centre(p[2] as usize)[0]) * sp[0]).abs())
                 .fold(0.0, f64::max);
+            // Forward of the exit relative to the column at each voxel's own level: where the column itself runs
+            // forward (a cervical spine tilted towards the chin), the chain of articular pillars and transverse
+            // processes above the exit is in front of it in the scan frame, not in front of the column.
+            let exit_dy = cen[1] - centre(cen[2].round() as usize)[1];
             let forward = own()
-                .map(|p| (cen[1] - p[1] as f64) * sp[1])
+                .map(|p| (exit_dy - (p[1] as f64 - centre(p[2] as usize)[1])) * sp[1])
                 .fold(0.0, f64::max);
             // Cross-section as the median over 10 mm shells around the exit: an organ that touches the rib
             // further out (an enhancing kidney at the 12th rib in the arterial phase) thickens a few shells,
@@ -334,13 +392,18 @@ pub(crate) fn detect_ribs(bone: &Volume<u8>, s: &Spine, segs: &[Seg], sp: [f64; 
             let Some(n) = seg else { continue };
             // The neck and the transverse process lie behind the front of the body; the iliac wing (behind the
             // sacrum) is excluded with the sacral segments.
-            if segs[n].sacrum || !(-15.0..=50.0).contains(&dy) {
+            if segs[n].sacrum || !EXIT_DY_MM.contains(&dy) {
                 continue;
             }
             if reach < RIB_MIN_REACH_MM
                 || lateral < RIB_MIN_LATERAL_MM
                 || section > RIB_MAX_SECTION_MM2
             {
+                // Ribs descend from their exit: a thin piece that runs down to the bottom slice may be a rib cut
+                // by the field of view.
+                if section <= RIB_MAX_SECTION_MM2 && v.iter().any(|p| p[2] == 0) && cen[2] > 0.5 {
+                    out.cut_by_bottom[n] = true;
+                }
                 continue;
             }
             let e = &mut out.reach_mm[n][1 - side];
@@ -360,11 +423,13 @@ pub(crate) struct Naming {
     pub(crate) levels: Vec<Level>,
     pub(crate) numbering: Numbering,
     pub(crate) confidence: f64,
+    /// The thoracic names are counted (from C2 or from the first to the last rib), not assumed from 12 rib pairs.
+    pub(crate) thoracic_verified: bool,
 }
 
 /// Whether a segment bears ribs, as far as the field of view lets us say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RibState {
+pub(crate) enum RibState {
     Present,
     Absent,
     /// The sacrum, or the top vertebra cut by the field of view with no rib seen (its rib may leave above).
@@ -412,8 +477,16 @@ fn rib_states(segs: &[Seg], ribs: &Ribs) -> Vec<RibState> {
             // Not assessable: the sacrum, a vertebra cut by the top of the view (its rib may leave above), or
             // one cut by the bottom with too little of it in view.
             let top_cut = m + 1 == n && !g.hi_is_disc;
-            let bottom_sliver =
-                m == 0 && !g.lo_is_disc && g.hi - g.lo < BOTTOM_CUT_MIN_FRACTION * typical;
+            // A vertebra cut by the bottom, under a rib-bearing one, with a rib-like piece cut by the bottom of
+            // the view: its rib may leave below the view's edge.
+            let bottom_cut_rib = m == 0
+                && !g.lo_is_disc
+                && ribs.cut_by_bottom[0]
+                && n > 1
+                && (ribs[1].0 || ribs[1].1);
+            let bottom_sliver = m == 0
+                && !g.lo_is_disc
+                && (g.hi - g.lo < BOTTOM_CUT_MIN_FRACTION * typical || bottom_cut_rib);
             if (l || r) && !g.sacrum {
                 RibState::Present
             } else if g.sacrum || top_cut || bottom_sliver {
@@ -471,7 +544,7 @@ fn shift_note(chosen: &[Level], alt: &[Level]) -> String {
 /// lumbar-type vertebrae between the ribs and the sacrum; the rib lengths at the thoracolumbar junction; and
 /// the level spacing (a merged or split vertebra shifts the count). When they disagree the most likely numbering
 /// is kept, the status is `uncertain` and the reason names the alternatives.
-pub(crate) fn name_levels(segs: &[Seg], sacrum: bool, ribs: &Ribs) -> Naming {
+pub(crate) fn name_levels(segs: &[Seg], sacrum: bool, ribs: &Ribs, c2: Option<C2Cue>) -> Naming {
     let n = segs.len();
     let st = rib_states(segs, ribs);
     let first_free = usize::from(sacrum);
@@ -620,7 +693,7 @@ pub(crate) fn name_levels(segs: &[Seg], sacrum: bool, ribs: &Ribs) -> Naming {
     use NumberingStatus::*;
     let from_sacrum = |e: Enumeration| names_from(e, 0, Level::Sacrum, n);
     let from_last_rib = |e: Enumeration, i: usize| names_from(e, i, e.last_thoracic(), n);
-    let (mut status, mut reason, enumeration, mut levels, thoracic_verified) = match (sacrum, last_rib) {
+    let (mut status, mut reason, mut enumeration, mut levels, mut thoracic_verified) = match (sacrum, last_rib) {
         (true, Some(i)) => {
             let e = match lumbar_type {
                 5 => Enumeration::Normal,
@@ -785,6 +858,41 @@ pub(crate) fn name_levels(segs: &[Seg], sacrum: bool, ribs: &Ribs) -> Naming {
     if thirteen_hint {
         evidence.push("the rib above the last is already short (like a 12th rib)".into());
     }
+    if let Some(c2) = c2 {
+        let mut d = Draft {
+            status,
+            reason,
+            evidence,
+            enumeration,
+            levels,
+            thoracic_verified,
+        };
+        let cx = Context {
+            states: &st,
+            sacrum,
+            last_rib,
+            lumbar_type,
+            doubts: !doubts.is_empty() || eleven_hint || thirteen_hint,
+        };
+        apply_c2(c2, &cx, &mut d);
+        (
+            status,
+            reason,
+            evidence,
+            enumeration,
+            levels,
+            thoracic_verified,
+        ) = (
+            d.status,
+            d.reason,
+            d.evidence,
+            d.enumeration,
+            d.levels,
+            d.thoracic_verified,
+        );
+    } else {
+        evidence.push("C2 (dens inside the ring of C1) not found at the top of the column".into());
+    }
     if !doubts.is_empty() {
         if status == Confident {
             status = Uncertain;
@@ -803,7 +911,7 @@ pub(crate) fn name_levels(segs: &[Seg], sacrum: bool, ribs: &Ribs) -> Naming {
             .any(|l| l.region() == spinekit_anatomy::Region::Thoracic)
     {
         reason.push_str(
-            "; thoracic names assume 12 rib pairs (the first rib is not in view to count them)",
+            "; thoracic names assume 12 rib pairs (neither C2 nor the first rib is in view to count them)",
         );
     }
     let confidence = match status {
@@ -823,6 +931,7 @@ pub(crate) fn name_levels(segs: &[Seg], sacrum: bool, ribs: &Ribs) -> Naming {
             lumbar_type_count: lumbar_type,
         },
         confidence,
+        thoracic_verified,
     }
 }
 
@@ -986,6 +1095,7 @@ mod tests {
         Ribs {
             flags: reach.iter().map(|r| (r.is_some(), r.is_some())).collect(),
             reach_mm: reach.iter().map(|&r| [r, r]).collect(),
+            cut_by_bottom: vec![false; reach.len()],
         }
     }
 
@@ -1124,7 +1234,7 @@ mod tests {
         // sacrum, L5..L1, T12, T11, T10 (top cut).
         let mut r = vec![None; 6];
         r.extend([Some(rib_len(12)), Some(rib_len(11)), Some(rib_len(10))]);
-        let n = name_levels(&segs(9, true, true), true, &ribs(&r));
+        let n = name_levels(&segs(9, true, true), true, &ribs(&r), None);
         assert_eq!(
             n.numbering.status,
             NumberingStatus::Confident,
@@ -1155,7 +1265,7 @@ mod tests {
             let mut r = vec![None; 6];
             r.extend((0..t).map(|i| Some(rib_len(12 - i))));
             r.extend([None, None]);
-            let n = name_levels(&segs(6 + t + 2, true, true), true, &ribs(&r));
+            let n = name_levels(&segs(6 + t + 2, true, true), true, &ribs(&r), None);
             let names = cranial_first(&n);
             // Named from the sacrum and the last rib: L1 above 5 lumbar vertebrae, T12 above it.
             assert_eq!(names[2 + t], Level::L1, "{t}: {names:?}");
@@ -1185,7 +1295,7 @@ mod tests {
         // 11 pairs: the last rib is an 11th (as long as a 10th nearly).
         let mut r = vec![None; 6];
         r.extend([Some(150.0), Some(180.0), Some(180.0)]);
-        let n = name_levels(&segs(9, true, true), true, &ribs(&r));
+        let n = name_levels(&segs(9, true, true), true, &ribs(&r), None);
         assert_eq!(n.numbering.status, NumberingStatus::Uncertain);
         assert!(
             n.numbering.reason.contains("11 rib pairs"),
@@ -1195,7 +1305,7 @@ mod tests {
         // 13 pairs: the rib above the last is a short 12th.
         let mut r = vec![None; 6];
         r.extend([Some(64.0), Some(100.0), Some(150.0), Some(180.0)]);
-        let n = name_levels(&segs(10, true, true), true, &ribs(&r));
+        let n = name_levels(&segs(10, true, true), true, &ribs(&r), None);
         assert_eq!(n.numbering.status, NumberingStatus::Uncertain);
         assert!(
             n.numbering.reason.contains("13 rib pairs"),
@@ -1211,7 +1321,7 @@ mod tests {
         for (lumbar, e) in [(6usize, Enumeration::L6), (4, Enumeration::SacralisedL5)] {
             let mut r = vec![None; 1 + lumbar];
             r.extend([Some(100.0), Some(150.0)]);
-            let n = name_levels(&segs(r.len(), true, true), true, &ribs(&r));
+            let n = name_levels(&segs(r.len(), true, true), true, &ribs(&r), None);
             assert_eq!(n.numbering.status, NumberingStatus::Uncertain);
             assert_eq!(n.numbering.enumeration, e);
             assert!(
@@ -1240,7 +1350,7 @@ mod tests {
             Some(100.0),
             Some(150.0),
         ];
-        let n = name_levels(&segs(8, true, true), true, &ribs(&r));
+        let n = name_levels(&segs(8, true, true), true, &ribs(&r), None);
         assert_eq!(n.numbering.status, NumberingStatus::Uncertain);
         assert_eq!(cranial_first(&n)[1], Level::T12);
         assert!(
@@ -1263,7 +1373,7 @@ mod tests {
         }
         let mut r = vec![None; 6];
         r.extend([Some(100.0), Some(150.0), Some(180.0)]);
-        let n = name_levels(&s, true, &ribs(&r));
+        let n = name_levels(&s, true, &ribs(&r), None);
         assert_eq!(
             n.numbering.status,
             NumberingStatus::Uncertain,
@@ -1280,12 +1390,12 @@ mod tests {
     #[test]
     fn without_sacrum_or_rib_ends_the_names_are_not_anchored() {
         // Lumbar-only field: no anchor at all.
-        let n = name_levels(&segs(4, false, true), false, &ribs(&[None; 4]));
+        let n = name_levels(&segs(4, false, true), false, &ribs(&[None; 4]), None);
         assert_eq!(n.numbering.status, NumberingStatus::Failed);
         // Ribs down to the bottom of the view: the last rib-bearing vertebra is not in view, so the lowest one is
         // not called T12.
         let r = [Some(180.0); 5];
-        let n = name_levels(&segs(5, false, true), false, &ribs(&r));
+        let n = name_levels(&segs(5, false, true), false, &ribs(&r), None);
         assert_eq!(
             n.numbering.status,
             NumberingStatus::Failed,
@@ -1295,9 +1405,112 @@ mod tests {
         // The same with C7 above the first rib: named from T1 down, uncertain.
         let mut r = vec![Some(180.0); 5];
         r.push(None);
-        let n = name_levels(&segs(6, false, false), false, &ribs(&r));
+        let n = name_levels(&segs(6, false, false), false, &ribs(&r), None);
         assert_eq!(n.numbering.status, NumberingStatus::Uncertain);
         assert_eq!(cranial_first(&n)[..3], [Level::C7, Level::T1, Level::T2]);
+    }
+
+    /// A field from C2 (top, cut by the view) down to L2 (bottom, cut): per segment caudal first, whether it carries
+    /// a rib; `ribs_on` lists the true levels with ribs.
+    fn neck_field(ribs_on: &[Level]) -> (Vec<Seg>, Ribs, C2Cue) {
+        let order = Enumeration::Normal.levels();
+        let c2 = order.iter().position(|&l| l == Level::C2).unwrap();
+        let l2 = order.iter().position(|&l| l == Level::L2).unwrap();
+        let levels: Vec<Level> = order[c2..=l2].iter().rev().copied().collect(); // caudal first
+        let n = levels.len();
+        let mut s = segs(n, false, true);
+        s[0].lo_is_disc = false;
+        let reach: Vec<Option<f64>> = levels
+            .iter()
+            .map(|l| ribs_on.contains(l).then_some(150.0))
+            .collect();
+        let cue = C2Cue {
+            segment: n - 1,
+            dens_mm: 8.0,
+            c1_separate: false,
+        };
+        (s, ribs(&reach), cue)
+    }
+
+    fn thoracic(from: Level, to: Level) -> Vec<Level> {
+        Enumeration::Normal
+            .levels()
+            .into_iter()
+            .filter(|&l| l.region() == spinekit_anatomy::Region::Thoracic && l >= from && l <= to)
+            .collect()
+    }
+
+    #[test]
+    fn c2_first_rib_and_last_rib_agreeing_are_confident() {
+        let (s, r, cue) = neck_field(&thoracic(Level::T1, Level::T12));
+        let n = name_levels(&s, false, &r, Some(cue));
+        let names = cranial_first(&n);
+        assert_eq!(names[0], Level::C2);
+        assert_eq!(names[6], Level::T1);
+        assert_eq!(names[names.len() - 1], Level::L2);
+        assert_eq!(
+            n.numbering.status,
+            NumberingStatus::Confident,
+            "{}",
+            n.numbering.reason
+        );
+        assert!(n.thoracic_verified);
+        // Without the C2 cue the same field rests on the ribs alone: never confident without the sacrum.
+        let n = name_levels(&s, false, &r, None);
+        assert_ne!(n.numbering.status, NumberingStatus::Confident);
+    }
+
+    #[test]
+    fn a_cervical_rib_or_a_missed_first_rib_is_uncertain_with_both_numberings() {
+        // A rib on C7 (cervical rib): 4 rib-free vertebrae under C2; C2 and the last rib still agree.
+        let mut on = thoracic(Level::T1, Level::T12);
+        on.push(Level::C7);
+        let (s, r, cue) = neck_field(&on);
+        let n = name_levels(&s, false, &r, Some(cue));
+        let reason = &n.numbering.reason;
+        assert_eq!(n.numbering.status, NumberingStatus::Uncertain, "{reason}");
+        assert!(reason.contains("cervical rib"), "{reason}");
+        assert!(reason.contains("would be"), "{reason}");
+        assert_eq!(cranial_first(&n)[6], Level::T1, "{reason}");
+        // The T1 rib missed: 6 rib-free vertebrae under C2.
+        let (s, r, cue) = neck_field(&thoracic(Level::T2, Level::T12));
+        let n = name_levels(&s, false, &r, Some(cue));
+        let reason = &n.numbering.reason;
+        assert_eq!(n.numbering.status, NumberingStatus::Uncertain, "{reason}");
+        assert!(reason.contains("6 rib-free vertebrae"), "{reason}");
+        assert_eq!(cranial_first(&n)[6], Level::T1, "{reason}");
+    }
+
+    #[test]
+    fn eleven_or_thirteen_rib_pairs_counted_from_c2_are_named_and_flagged() {
+        // 11 rib-bearing levels from T1: the 12th rib-free vertebra below is L1 with 11 pairs.
+        let (s, r, cue) = neck_field(&thoracic(Level::T1, Level::T11));
+        let n = name_levels(&s, false, &r, Some(cue));
+        let reason = &n.numbering.reason;
+        assert_eq!(n.numbering.status, NumberingStatus::Uncertain, "{reason}");
+        assert_eq!(n.numbering.enumeration, Enumeration::ElevenRibs);
+        assert!(
+            reason.contains("11 rib pairs") && reason.contains("would be"),
+            "{reason}"
+        );
+        let names = cranial_first(&n);
+        assert_eq!(names[6 + 10], Level::T11);
+        assert_eq!(names[6 + 11], Level::L1);
+    }
+
+    #[test]
+    fn a_neck_field_is_named_from_c2_alone_and_uncertain() {
+        let (s, _, cue) = neck_field(&[]);
+        let top = s[s.len() - 6..].to_vec();
+        let cue = C2Cue { segment: 5, ..cue };
+        let n = name_levels(&top, false, &ribs(&[None; 6]), Some(cue));
+        assert_eq!(n.numbering.status, NumberingStatus::Uncertain);
+        assert_eq!(cranial_first(&n)[..2], [Level::C2, Level::C3]);
+        assert!(
+            n.numbering.reason.contains("named from C2 down"),
+            "{}",
+            n.numbering.reason
+        );
     }
 
     #[test]

@@ -111,6 +111,11 @@ impl Scratch {
     }
     fn reset(&mut self, ni: usize) {
         self.hu.fill(HU_AIR);
+        // Nothing drawn since the last reset (a slice above the head or below the feet): nothing to clear.
+        if self.dirty.0 >= self.dirty.1 {
+            self.dirty = (usize::MAX, 0);
+            return;
+        }
         let r = self.dirty.0 * ni..self.dirty.1 * ni;
         self.o[r.clone()].fill(0.0);
         self.ic[r.clone()].fill(0.0);

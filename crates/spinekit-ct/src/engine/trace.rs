@@ -184,6 +184,7 @@ pub(super) fn trace_spine(
                     }
                 }
             }
+            extend_upward(filled, &mut xs, &mut ys, &mut present, sp);
         }
         let r = (15.0 / sp[2]).round() as usize;
         let xm = interpolate(&running_median(&xs, r));
@@ -351,6 +352,125 @@ pub(super) fn trace_spine(
     })
 }
 
+/// Radius (mm) of the window in which the column is followed above the traced part.
+const EXTEND_WINDOW_MM: f64 = 25.0;
+/// Bone (mm²) in that window above which the slice is no longer the cervical column but the skull base or the
+/// mandible: the extension stops there. Engineering margin, not a clinical-reference value: the phantom's neck and
+/// upper thorax hold 550–950 mm² in the window (body, arch, articular pillars, rib heads).
+const EXTEND_MAX_AREA_MM2: f64 = 1500.0;
+
+/// Follows the column upward, slice by slice, beyond the highest slice the windowed centroids found: the cervical
+/// spine runs forward (lordosis, and in a flexed neck up to about 45° from the scan axis), so a window centred on
+/// the thoracic column loses it. Each slice's window starts at the position extrapolated from the last 30 mm
+/// followed and moves to the centroid of its bone (three mean-shift steps); a slice whose centroid strays more
+/// than 15 mm from the prediction is skipped, and 12 mm without an accepted slice ends the trace.
+fn extend_upward(
+    filled: &Volume<u8>,
+    xs: &mut [Option<f64>],
+    ys: &mut [Option<f64>],
+    present: &mut [bool],
+    sp: [f64; 3],
+) {
+    let [ni, nj, nk] = filled.dims();
+    let Some(top) = (0..nk).rev().find(|&k| xs[k].is_some() && ys[k].is_some()) else {
+        return;
+    };
+    let fit_span = (30.0 / sp[2]).round().max(2.0) as usize;
+    let max_gap = (12.0 / sp[2]).ceil() as usize;
+    // The windows near the top were centred on a prior that lags a forward-running column: start 30 mm lower.
+    let mut last_k = (0..=top.saturating_sub(fit_span))
+        .rev()
+        .find(|&k| xs[k].is_some() && ys[k].is_some())
+        .unwrap_or(top);
+    let mut k = last_k + 1;
+    while k < nk && k - last_k <= max_gap {
+        // Straight-line fit (x and y against k) of the followed centres in the last 30 mm; slopes are limited to
+        // 1.2 mm per mm (50°).
+        let pts: Vec<(f64, f64, f64)> = (last_k.saturating_sub(fit_span)..=last_k)
+            .filter_map(|q| Some((q as f64, xs[q]?, ys[q]?)))
+            .collect();
+        let m = pts.len() as f64;
+        let kbar = pts.iter().map(|p| p.0).sum::<f64>() / m;
+        let xbar = pts.iter().map(|p| p.1).sum::<f64>() / m;
+        let ybar = pts.iter().map(|p| p.2).sum::<f64>() / m;
+        let skk: f64 = pts.iter().map(|p| (p.0 - kbar).powi(2)).sum();
+        let slope = |f: &dyn Fn(&(f64, f64, f64)) -> f64, bar: f64, a: usize| {
+            if skk <= 0.0 {
+                return 0.0;
+            }
+            let b = pts.iter().map(|p| (p.0 - kbar) * (f(p) - bar)).sum::<f64>() / skk;
+            let lim = 1.2 * sp[2] / sp[a];
+            b.clamp(-lim, lim)
+        };
+        let bx = slope(&|p| p.1, xbar, 0);
+        let by = slope(&|p| p.2, ybar, 1);
+        let px = xbar + bx * (k as f64 - kbar);
+        let py = ybar + by * (k as f64 - kbar);
+        // Mean shift from the prediction: the window moves to the centroid of the bone in it, three times.
+        let (mut cx, mut cy, mut area) = (px, py, 0.0);
+        for _ in 0..3 {
+            let (x, y, a) =
+                window_centroid(filled.slice_k(k), [ni, nj], [cx, cy], EXTEND_WINDOW_MM, sp);
+            area = a;
+            if a <= 0.0 {
+                break;
+            }
+            (cx, cy) = (x, y);
+        }
+        if area > EXTEND_MAX_AREA_MM2 {
+            break;
+        }
+        xs[k] = None;
+        ys[k] = None;
+        present[k] = false;
+        if area >= 150.0 {
+            let d = (((cx - px) * sp[0]).powi(2) + ((cy - py) * sp[1]).powi(2)).sqrt();
+            if d <= 15.0 + 2.0 * (k - last_k) as f64 * sp[2] {
+                xs[k] = Some(cx);
+                ys[k] = Some(cy);
+                present[k] = true;
+                last_k = k;
+            }
+        }
+        k += 1;
+    }
+}
+
+/// Centroid (voxel indices) and area (mm²) of the bone of slice `sl` within `r_mm` of `c`.
+fn window_centroid(
+    sl: &[u8],
+    [ni, nj]: [usize; 2],
+    c: [f64; 2],
+    r_mm: f64,
+    sp: [f64; 3],
+) -> (f64, f64, f64) {
+    let [px, py] = c;
+    let (i0, i1) = (
+        ((px - r_mm / sp[0]).floor().max(0.0)) as usize,
+        ((px + r_mm / sp[0]).ceil().max(0.0) as usize).min(ni - 1),
+    );
+    let (j0, j1) = (
+        ((py - r_mm / sp[1]).floor().max(0.0)) as usize,
+        ((py + r_mm / sp[1]).ceil().max(0.0) as usize).min(nj - 1),
+    );
+    let (mut a, mut b, mut n) = (0.0, 0.0, 0.0);
+    for j in j0..=j1 {
+        for i in i0..=i1 {
+            let dx = (i as f64 - px) * sp[0];
+            let dy = (j as f64 - py) * sp[1];
+            if dx * dx + dy * dy <= r_mm * r_mm && sl[i + j * ni] != 0 {
+                a += i as f64;
+                b += j as f64;
+                n += 1.0;
+            }
+        }
+    }
+    if n == 0.0 {
+        return (px, py, 0.0);
+    }
+    (a / n, b / n, n * sp[0] * sp[1])
+}
+
 pub(super) fn unit_perp(t: [f64; 3]) -> ([f64; 3], [f64; 3]) {
     let x = [1.0, 0.0, 0.0];
     let d = t[0];
@@ -437,6 +557,7 @@ pub(super) fn plane_fill_n(
 /// (index k − k_lo), used to start each disc's surface fit.
 pub(super) fn find_vertebrae(
     filled: &Volume<u8>,
+    unclosed: &Volume<u8>,
     s: &Spine,
     sp: [f64; 3],
 ) -> Result<(Vec<Seg>, Vec<[f64; 3]>), CtError> {
@@ -450,7 +571,13 @@ pub(super) fn find_vertebrae(
         .unzip();
     let prof = smooth1d(&prof, 1.5 / sp[2]);
     let n = prof.len();
-    let min_gap = (12.0 / sp[2]).round().max(2.0) as usize;
+    // Centreline arc length (mm) from the first slice, so that gaps are measured along a tilted column.
+    let mut arc = vec![0.0; n];
+    for i in 1..n {
+        let (a, b) = (s.p_mm[s.k_lo + i - 1], s.p_mm[s.k_lo + i]);
+        arc[i] = arc[i - 1] + (0..3).map(|c| (b[c] - a[c]).powi(2)).sum::<f64>().sqrt();
+    }
+    let min_gap_mm = 12.0;
     let reach = (20.0 / sp[2]).round().max(2.0) as usize;
     // Candidate discs: local minima below 0.5 with bone ≥ 0.3 higher within 20 mm on both sides.
     let mut cands: Vec<(usize, f64)> = Vec::new();
@@ -476,11 +603,33 @@ pub(super) fn find_vertebrae(
             cands.push((i, v));
         }
     }
+    // Thin discs (cervical 5 mm, upper and mid thoracic 4.5–5.5 mm; phantom morphometry) are bridged by the
+    // in-slice closing of the filled mask, the more so where the column is steep (an axial slice cuts a disc
+    // tilted by θ as a band only h / sin θ wide: the neck and the upper thoracic spine run 20–45° from the scan
+    // axis) and at coarse voxels. The mask before closing shows them as narrow gaps between two endplates; a
+    // marrow-poor mid-body is a wide low, not a narrow one.
+    let pa: Vec<f64> = ks
+        .par_iter()
+        .map(|&k| best_plane_fill(unclosed, s, k, r_mm, sp).0)
+        .collect();
+    let pa = smooth1d(&pa, 1.5 / sp[2]);
+    let extra = thin_discs(&arc, &pa, &cands);
+    if std::env::var_os("SPINEKIT_TRACE_DEBUG").is_some() {
+        let p: Vec<String> = prof.iter().map(|v| format!("{v:.2}")).collect();
+        eprintln!(
+            "r_mm {r_mm:.1} depth {:.1} hw {:.1} prof from k {}: {p:?}\nextra discs {extra:?}",
+            s.depth_mm, s.half_width_mm, s.k_lo
+        );
+    }
+    if !extra.is_empty() {
+        cands.extend(extra);
+        cands.sort_by_key(|c| c.0);
+    }
     // Keep the deepest of candidates closer than min_gap.
     let mut discs: Vec<(usize, f64)> = Vec::new();
     for c in cands {
         match discs.last_mut() {
-            Some(last) if c.0 - last.0 < min_gap => {
+            Some(last) if arc[c.0] - arc[last.0] < min_gap_mm => {
                 if c.1 < last.1 {
                     *last = c;
                 }
@@ -535,21 +684,29 @@ pub(super) fn find_vertebrae(
         ));
     }
     // Plausibility: a complete segment far shorter than its neighbours is a false gap (merge it into the
-    // shorter neighbour); very long ones may hide a missed disc (split at the weakest bone inside).
+    // shorter neighbour); very long ones may hide a missed disc (split at the weakest bone inside, in the filled
+    // mask or, for a thin disc bridged by its closing, in the mask before closing; the pieces are checked again).
+    // Heights are measured along the centreline, so that a steep neck is not taken for short vertebrae.
+    let arc_at = |x: f64| -> f64 {
+        let i = (x - s.k_lo as f64).clamp(0.0, (n - 1) as f64);
+        let (a, f) = (i.floor() as usize, i.fract());
+        arc[a] + f * (arc[(a + 1).min(n - 1)] - arc[a])
+    };
+    let seg_h = |g: &Seg| arc_at(g.hi) - arc_at(g.lo);
     let heights: Vec<f64> = segs
         .iter()
         .filter(|g| g.lo_is_disc && g.hi_is_disc)
-        .map(|g| (g.hi - g.lo) * sp[2])
+        .map(seg_h)
         .collect();
     if let Some(hm) = median(heights) {
         let mut i = 0;
         while i < segs.len() {
             let g = &segs[i];
-            let h = (g.hi - g.lo) * sp[2];
+            let h = seg_h(g);
             if g.lo_is_disc && g.hi_is_disc && h < 0.45 * hm && segs.len() > 1 {
                 // Merge with the shorter neighbour.
-                let up = (i + 1 < segs.len()).then(|| (segs[i + 1].hi - segs[i + 1].lo) * sp[2]);
-                let down = (i > 0).then(|| (segs[i - 1].hi - segs[i - 1].lo) * sp[2]);
+                let up = (i + 1 < segs.len()).then(|| seg_h(&segs[i + 1]));
+                let down = (i > 0).then(|| seg_h(&segs[i - 1]));
                 let into_up = match (up, down) {
                     (Some(u), Some(d)) => u <= d,
                     (Some(_), None) => true,
@@ -568,25 +725,66 @@ pub(super) fn find_vertebrae(
             if g.lo_is_disc && g.hi_is_disc && h > 1.7 * hm {
                 let a = (g.lo + 0.3 * (g.hi - g.lo)).round() as usize - s.k_lo;
                 let b = (g.lo + 0.7 * (g.hi - g.lo)).round() as usize - s.k_lo;
-                if let Some((m, v)) = (a..=b.min(n - 1))
-                    .map(|x| (x, prof[x]))
-                    .min_by(|x, y| x.1.total_cmp(&y.1))
-                {
-                    if v < 0.7 {
-                        let cut = (s.k_lo + m) as f64;
-                        let mut upper = segs[i].clone();
-                        upper.lo = cut;
-                        upper.lo_is_disc = true;
-                        segs[i].hi = cut;
-                        segs[i].hi_is_disc = true;
-                        segs.insert(i + 1, upper);
-                    }
+                let weakest = |p: &[f64]| {
+                    (a..=b.min(n - 1))
+                        .map(|x| (x, p[x]))
+                        .min_by(|x, y| x.1.total_cmp(&y.1))
+                };
+                let cut = match (weakest(&prof), weakest(&pa)) {
+                    (Some((m, v)), _) if v < 0.7 => Some(m),
+                    (_, Some((m, v))) if v < 0.5 => Some(m),
+                    _ => None,
+                };
+                if let Some(m) = cut {
+                    let cut = (s.k_lo + m) as f64;
+                    let mut upper = segs[i].clone();
+                    upper.lo = cut;
+                    upper.lo_is_disc = true;
+                    segs[i].hi = cut;
+                    segs[i].hi_is_disc = true;
+                    segs.insert(i + 1, upper);
+                    continue; // check the lower piece again
                 }
             }
             i += 1;
         }
     }
     Ok((segs, normals))
+}
+
+/// Extra disc candidates (profile index, depth): local minima of the plane fill of the mask before closing below
+/// 0.5 that rise by at least 0.3 within 6 mm along the centreline on both sides (a thin disc between two
+/// endplates), at least 12 mm from every candidate of the filled mask.
+fn thin_discs(arc: &[f64], pa: &[f64], cands: &[(usize, f64)]) -> Vec<(usize, f64)> {
+    if std::env::var_os("SPINEKIT_TRACE_DEBUG").is_some() {
+        let p: Vec<String> = pa.iter().map(|v| format!("{v:.2}")).collect();
+        eprintln!("unclosed prof {p:?}");
+    }
+    let n = pa.len();
+    let mut out = Vec::new();
+    for i in 1..n.saturating_sub(1) {
+        let v = pa[i];
+        if v >= 0.5 || pa[i - 1] < v || pa[i + 1] <= v {
+            continue;
+        }
+        // Within 6 mm, or 4 slices along a steep column or at coarse spacing, where the endplates lie only a
+        // slice or two from the disc.
+        let step = arc[i + 1] - arc[i - 1];
+        let window = (2.0 * step).max(6.0);
+        let rises = |range: &mut dyn Iterator<Item = usize>| {
+            range
+                .take_while(|&j| (arc[j] - arc[i]).abs() <= window)
+                .any(|j| pa[j] >= v + 0.3)
+        };
+        if !(rises(&mut (0..i).rev()) && rises(&mut (i + 1..n))) {
+            continue;
+        }
+        if cands.iter().any(|c| (arc[c.0] - arc[i]).abs() < 12.0) {
+            continue;
+        }
+        out.push((i, v));
+    }
+    out
 }
 
 /// Lateral extent (mm) of the in-slice bone region connected to the body centre, in front of the posterior wall

@@ -1,0 +1,94 @@
+//! Phantom field diagnostics: `cargo run --release -p spinekit-ct --example field -- VARIANT FIRST LAST VOXEL_MM [CERVICAL_LORDOSIS_DEG]`
+//! (VARIANT: normal, l6, t13, eleven, sacl5) prints the numbering, per-level names against the truth and the stage
+//! timings; with `DIAG_OUT=DIR` it writes the CT, truth and labels as raw maps (i fastest) plus `dims.txt`.
+
+use spinekit_anatomy::{Enumeration, Level};
+use spinekit_ct::{segment, SegmentOptions};
+use spinekit_phantom::{generate, PhantomConfig};
+
+fn level(s: &str) -> Level {
+    (1..=28u8)
+        .filter_map(Level::from_verse_label)
+        .find(|l| l.name().eq_ignore_ascii_case(s))
+        .unwrap_or_else(|| {
+            eprintln!("unknown level {s}");
+            std::process::exit(2)
+        })
+}
+
+fn main() {
+    let a: Vec<String> = std::env::args().skip(1).collect();
+    if a.len() < 4 {
+        eprintln!("usage: field VARIANT FIRST LAST VOXEL_MM");
+        std::process::exit(2);
+    }
+    let e = match a[0].as_str() {
+        "l6" => Enumeration::L6,
+        "t13" => Enumeration::T13,
+        "eleven" => Enumeration::ElevenRibs,
+        "sacl5" => Enumeration::SacralisedL5,
+        _ => Enumeration::Normal,
+    };
+    let mut c = PhantomConfig::small(level(&a[1]), level(&a[2]));
+    c.enumeration = e;
+    let v: f64 = a[3].parse().unwrap_or(2.0);
+    c.voxel_size_mm = [v; 3];
+    if let Some(cl) = a.get(4).and_then(|x| x.parse().ok()) {
+        c.sagittal.cervical_lordosis_deg = cl;
+    }
+    let t = std::time::Instant::now();
+    let p = generate(&c, None).unwrap();
+    println!(
+        "phantom {:?} in {:.0} ms",
+        p.ct.dims(),
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    let t = std::time::Instant::now();
+    let s = segment(&p.ct, &SegmentOptions::default(), None).unwrap();
+    println!("segment {:.0} ms", t.elapsed().as_secs_f64() * 1e3);
+    for st in &s.timings {
+        println!("{:>24} {:8.1} ms", st.stage, st.ms);
+    }
+    let n = &s.report.numbering;
+    println!("{:?} {:?}: {}", n.status, n.enumeration, n.reason);
+    for ev in &n.evidence {
+        println!("  - {ev}");
+    }
+    let props = spinekit_morph::region_props(&p.labels);
+    for v in &s.report.vertebrae {
+        let near = props
+            .iter()
+            .map(|t| {
+                let d = (0..3)
+                    .map(|i| (t.centroid_mm[i] - v.centroid_mm[i]).powi(2))
+                    .sum::<f64>()
+                    .sqrt();
+                (t.label, d)
+            })
+            .min_by(|x, y| x.1.total_cmp(&y.1));
+        let truth = near.and_then(|(l, d)| (d <= 20.0).then(|| Level::from_verse_label(l as u8)));
+        println!(
+            "{:>6} truth {:>6} {} h {:?} ribs {:?} partial {} c {:.0?}",
+            v.level.name(),
+            truth.flatten().map_or("-".into(), |l| l.name().to_string()),
+            if truth.flatten() == Some(v.level) {
+                "ok"
+            } else {
+                "WRONG"
+            },
+            v.height_mm.map(|h| h.round()),
+            v.rib_bearing,
+            v.partial,
+            v.centroid_mm
+        );
+    }
+    if let Ok(dir) = std::env::var("DIAG_OUT") {
+        let d = std::path::Path::new(&dir);
+        std::fs::write(d.join("labels.u8"), s.labels.data()).unwrap();
+        std::fs::write(d.join("bone.u8"), s.bone.data()).unwrap();
+        std::fs::write(d.join("truth.u8"), p.labels.data()).unwrap();
+        let raw: Vec<u8> = p.ct.data().iter().flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(d.join("ct.i16"), raw).unwrap();
+        std::fs::write(d.join("dims.txt"), format!("{:?}", p.ct.dims())).unwrap();
+    }
+}
