@@ -13,6 +13,7 @@ use std::time::Instant;
 mod bodies;
 mod bone;
 mod canal;
+mod checks;
 mod discs;
 mod sacrum;
 mod trace;
@@ -21,6 +22,7 @@ mod vertebrae;
 use bodies::*;
 use bone::*;
 use canal::*;
+use checks::*;
 use discs::*;
 pub(crate) use sacrum::Sacroiliac;
 use sacrum::*;
@@ -271,9 +273,10 @@ pub fn segment(
     let canal = it.next().expect("four maps")?;
     timer.lap("map to input grid", 0.95);
 
-    let report = build_report(
+    let mut report = build_report(
         &labels, &bodies, &discs, &segs, &spine, &gi, &naming, &ribs, &bone_res,
     );
+    check_delineation(&mut report);
     timer.lap("report", 1.0);
     Ok(Segmentation {
         bone: bone_res.bone,

@@ -941,6 +941,12 @@ pub(crate) fn name_levels(segs: &[Seg], sacrum: bool, ribs: &Ribs, c2: Option<C2
 /// bones merely come close at a few voxels.
 const SI_ARTICULATION_MIN_MM2: f64 = 100.0;
 
+/// Least contact (mm², per side) between a free vertebra and an ilium that counts as a transitional articulation.
+/// From anatomy (not a clinical-reference value): a normal L5 transverse process can lie within the 5 mm joint
+/// space of the iliac crest over its tip (about 1–1.5 cm² measured on the 1 mm phantom, whose L5 is free), while a
+/// Castellvi II–IV transverse process is enlarged (≥ 19 mm, §9) and meets the bone over a broad surface.
+const SI_FREE_ARTICULATION_MIN_MM2: f64 = 250.0;
+
 /// The sacroiliac joints begin at the first sacral segment (the auricular surface spans S1–S3): when the
 /// sacrum's contact with an ilium begins further below its top than one vertebral body (this fraction of the
 /// disc-to-disc spacing; a lumbar disc is about a third as high as its body), its top segment does not reach the
@@ -998,7 +1004,7 @@ pub(crate) fn apply_sacroiliac_cue(naming: &mut Naming, segs: &[Seg], si: &Sacro
         let Some([fl, fr]) = *c else { continue };
         let sides: Vec<&str> = [(fl, "left"), (fr, "right")]
             .iter()
-            .filter(|x| x.0 >= SI_ARTICULATION_MIN_MM2)
+            .filter(|x| x.0 >= SI_FREE_ARTICULATION_MIN_MM2)
             .map(|x| x.1)
             .collect();
         if sides.is_empty() {
@@ -1132,7 +1138,7 @@ mod tests {
         let mut r = vec![None; 6];
         r.extend([Some(rib_len(12)), Some(rib_len(11)), Some(rib_len(10))]);
         let s = segs(9, true, true);
-        let n = name_levels(&s, true, &ribs(&r));
+        let n = name_levels(&s, true, &ribs(&r), None);
         assert_eq!(n.numbering.status, NumberingStatus::Confident);
         (s, n)
     }
@@ -1179,6 +1185,7 @@ mod tests {
                 levels: base.levels.clone(),
                 numbering: base.numbering.clone(),
                 confidence: base.confidence,
+                thoracic_verified: base.thoracic_verified,
             };
             apply_sacroiliac_cue(&mut n, &s, &cue, 1.0);
             assert_eq!(n.numbering.status, NumberingStatus::Uncertain, "{why}");
@@ -1191,6 +1198,7 @@ mod tests {
             levels: base.levels.clone(),
             numbering: base.numbering.clone(),
             confidence: base.confidence,
+            thoracic_verified: base.thoracic_verified,
         };
         apply_sacroiliac_cue(&mut n, &s, &si(9, [0.0, 0.0], [0.0; 2], 8.0, 25.0), 1.0);
         assert_eq!(n.numbering.status, NumberingStatus::Confident);
@@ -1207,7 +1215,7 @@ mod tests {
         let mut r = vec![None; 5];
         r.extend([Some(rib_len(12)), Some(rib_len(11)), Some(rib_len(10))]);
         let s = segs(8, true, true);
-        let mut n = name_levels(&s, true, &ribs(&r));
+        let mut n = name_levels(&s, true, &ribs(&r), None);
         assert_eq!(n.numbering.enumeration, Enumeration::SacralisedL5);
         let reason = n.numbering.reason.clone();
         apply_sacroiliac_cue(

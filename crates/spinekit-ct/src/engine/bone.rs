@@ -251,8 +251,11 @@ pub(super) fn split_non_cortical(
     remove.len() as f64 * vox_ml
 }
 
-/// Marrow filled: per-slice closing (in plane only), then the enclosed holes that are not fluid (≥ 50 HU, so
-/// that the spinal canal inside a closed neural arch stays empty).
+/// Marrow filled: per-slice closing (in plane only), then the holes enclosed in the slice that are not fluid
+/// (≥ 50 HU, so that the spinal canal inside a closed neural arch stays empty), and every hole enclosed in 3D
+/// whatever its density: osteoporotic or fatty marrow (trabecular HU down to and below 0, clinical-reference §2)
+/// is as faint as the canal's content, but it is walled in by cortex and endplates, while the canal opens at the
+/// foramina and the interlaminar gaps.
 pub(super) fn fill_bone(bone: &Volume<u8>, cti: &Volume<i16>) -> Volume<u8> {
     let mut flat = bone.clone();
     let mut g = *bone.geometry();
@@ -264,12 +267,14 @@ pub(super) fn fill_bone(bone: &Volume<u8>, cti: &Volume<i16>) -> Volume<u8> {
         .set_geometry(*bone.geometry())
         .expect("valid geometry");
     let holes = morph::fill_holes_2d(&closed);
+    let closed_3d = morph::fill_holes_3d(&closed);
     let data: Vec<u8> = closed
         .data()
         .par_iter()
         .zip(holes.data().par_iter())
+        .zip(closed_3d.data().par_iter())
         .zip(cti.data().par_iter())
-        .map(|((&c, &h), &hu)| u8::from(c != 0 || (h != 0 && hu >= 50)))
+        .map(|(((&c, &h), &h3), &hu)| u8::from(c != 0 || (h != 0 && (hu >= 50 || h3 != 0))))
         .collect();
     Volume::from_vec(bone.dims(), *bone.geometry(), data).expect("dims")
 }

@@ -1,0 +1,186 @@
+//! Checks on the final labels, after delineation: the numbering cues look at the disc planes, but a vertebra can
+//! still lose most of its voxels to a neighbour (faint osteoporotic marrow at 3 mm, a bridged disc), and then the
+//! names may be right while the maps are not. A merged or split vertebra must never be reported as confident.
+
+use crate::report::{NumberingStatus, SpineReport};
+
+/// A whole vertebra holding less than this fraction of its neighbours' median volume (or more than its inverse)
+/// has lost voxels to a neighbour or taken them. Adjacent vertebrae differ by far less (about 10 % per level in
+/// the lumbar spine); a severe crush fracture loses about half of its body, a quarter of the whole vertebra.
+const VOLUME_RATIO_MIN: f64 = 0.5;
+
+/// Consecutive centroids closer than this fraction of the median spacing (or farther than `SPACING_RATIO_MAX`
+/// times it) mean one vertebra cut in two, or two counted as one.
+const SPACING_RATIO_MIN: f64 = 0.5;
+const SPACING_RATIO_MAX: f64 = 1.6;
+
+/// Confidence given to a vertebra whose map fails a check.
+const FLAGGED_CONFIDENCE: f64 = 0.3;
+
+fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
+    (0..3).map(|i| (a[i] - b[i]).powi(2)).sum::<f64>().sqrt()
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    Some(v[v.len() / 2])
+}
+
+/// Flags vertebrae whose volume or centroid spacing is implausible next to their neighbours: their confidence
+/// drops, the numbering status becomes at most `uncertain` and the reason says which vertebra and why.
+pub(super) fn check_delineation(report: &mut SpineReport) {
+    // Free vertebrae wholly in view, in the report's order (cranial first).
+    let idx: Vec<usize> = (0..report.vertebrae.len())
+        .filter(|&i| {
+            let v = &report.vertebrae[i];
+            !v.partial && v.level != spinekit_anatomy::Level::Sacrum
+        })
+        .collect();
+    if idx.len() < 3 {
+        return;
+    }
+    let vs = &report.vertebrae;
+    let mut doubts: Vec<(usize, String)> = Vec::new();
+    for (n, &i) in idx.iter().enumerate() {
+        let neighbours: Vec<f64> = [n.checked_sub(1), Some(n + 1)]
+            .into_iter()
+            .flatten()
+            .filter_map(|m| idx.get(m))
+            .map(|&j| vs[j].volume_ml)
+            .collect();
+        let Some(m) = median(neighbours) else {
+            continue;
+        };
+        let r = vs[i].volume_ml / m;
+        if !(VOLUME_RATIO_MIN..=1.0 / VOLUME_RATIO_MIN).contains(&r) {
+            doubts.push((
+                i,
+                format!(
+                    "{} holds {:.0} ml, {r:.1} times its neighbours (a vertebra split, merged or partly given to a \
+                     neighbour: check its outline)",
+                    vs[i].level, vs[i].volume_ml
+                ),
+            ));
+        }
+    }
+    let gaps: Vec<f64> = idx
+        .windows(2)
+        .map(|w| dist(vs[w[0]].centroid_mm, vs[w[1]].centroid_mm))
+        .collect();
+    if let Some(typical) = median(gaps.clone()) {
+        for (w, g) in idx.windows(2).zip(&gaps) {
+            let r = g / typical;
+            if !(SPACING_RATIO_MIN..=SPACING_RATIO_MAX).contains(&r) {
+                doubts.push((
+                    w[1],
+                    format!(
+                        "the centroids of {} and {} are {g:.0} mm apart, {r:.1} times the usual spacing (one vertebra \
+                         cut in two or two counted as one?)",
+                        vs[w[0]].level, vs[w[1]].level
+                    ),
+                ));
+            }
+        }
+    }
+    if doubts.is_empty() {
+        return;
+    }
+    for (i, why) in &doubts {
+        let v = &mut report.vertebrae[*i];
+        v.confidence = v.confidence.min(FLAGGED_CONFIDENCE);
+        report.numbering.evidence.push(why.clone());
+    }
+    let n = &mut report.numbering;
+    if n.status == NumberingStatus::Confident {
+        n.status = NumberingStatus::Uncertain;
+    }
+    let list: Vec<&str> = doubts.iter().map(|(_, w)| w.as_str()).collect();
+    n.reason = format!("{}; {}", n.reason, list.join("; "));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{Findings, Numbering, VertebraReport};
+    use spinekit_anatomy::{Enumeration, Level};
+
+    fn report(volumes_and_z: &[(Level, f64, f64)]) -> SpineReport {
+        SpineReport {
+            vertebrae: volumes_and_z
+                .iter()
+                .map(|&(level, volume_ml, z)| VertebraReport {
+                    level,
+                    label: level.verse_label(),
+                    centroid_mm: [0.0, 0.0, z],
+                    body_centroid_mm: None,
+                    bbox_mm: ([0.0; 3], [0.0; 3]),
+                    volume_ml,
+                    height_mm: None,
+                    partial: false,
+                    rib_bearing: None,
+                    confidence: 0.9,
+                })
+                .collect(),
+            discs: Vec::new(),
+            numbering: Numbering {
+                status: NumberingStatus::Confident,
+                reason: "sacrum and last rib agree".into(),
+                evidence: Vec::new(),
+                enumeration: Enumeration::Normal,
+                sacrum_found: true,
+                rib_bearing_count: 0,
+                lumbar_type_count: 5,
+            },
+            centreline_mm: Vec::new(),
+            findings: Findings {
+                metal: false,
+                metal_volume_ml: 0.0,
+                contrast_or_dense_soft_tissue: false,
+                dense_non_bone_volume_ml: 0.0,
+                clipped_high_values: false,
+            },
+        }
+    }
+
+    #[test]
+    fn regular_column_stays_confident() {
+        let mut r = report(&[
+            (Level::L1, 50.0, 100.0),
+            (Level::L2, 55.0, 68.0),
+            (Level::L3, 58.0, 35.0),
+            (Level::L4, 60.0, 2.0),
+        ]);
+        check_delineation(&mut r);
+        assert_eq!(r.numbering.status, NumberingStatus::Confident);
+        assert!(r.vertebrae.iter().all(|v| v.confidence == 0.9));
+    }
+
+    #[test]
+    fn a_shrunken_vertebra_or_a_short_gap_makes_it_uncertain() {
+        let mut r = report(&[
+            (Level::L1, 50.0, 100.0),
+            (Level::L2, 55.0, 68.0),
+            (Level::L3, 17.0, 35.0),
+            (Level::L4, 60.0, 2.0),
+            (Level::L5, 62.0, -8.0),
+        ]);
+        check_delineation(&mut r);
+        assert_eq!(r.numbering.status, NumberingStatus::Uncertain);
+        assert!(
+            r.numbering.reason.contains("L3 holds 17 ml"),
+            "{}",
+            r.numbering.reason
+        );
+        assert!(
+            r.numbering.reason.contains("L4 and L5"),
+            "{}",
+            r.numbering.reason
+        );
+        assert_eq!(r.vertebrae[2].confidence, FLAGGED_CONFIDENCE);
+        assert_eq!(r.vertebrae[4].confidence, FLAGGED_CONFIDENCE);
+        assert_eq!(r.vertebrae[0].confidence, 0.9);
+    }
+}

@@ -1,0 +1,128 @@
+//! Elderly bone on phantoms with exact truth: osteoporotic and fatty marrow (trabecular density from 40 HU down to
+//! −30 HU, far below the 100 HU at which clinical-reference §2 (Pickhardt 2013, S7) puts a PPV for osteoporosis
+//! ≥ 68 %), with and without compression fractures. Marrow this faint is as dark as the canal's content and lies
+//! far below the 180 HU bone threshold: the bodies must still be filled, the levels named as on a young spine, and
+//! no vertebra merged or split — or, where the voxels are too coarse to see the cortex, the numbering must say so.
+
+use spinekit_anatomy::{FractureShape, GenantGrade, Level};
+use spinekit_ct::{segment, NumberingStatus, SegmentOptions, SpineReport};
+use spinekit_phantom::{generate, FractureSpec, PhantomConfig};
+
+struct Outcome {
+    report: SpineReport,
+    /// Per lumbar level: (vertebra Dice, body Dice) against the truth.
+    dice: Vec<(Level, f64, f64)>,
+    /// Every reported vertebra's centroid within 20 mm of the same label's truth (VerSe identification rule).
+    names_right: bool,
+}
+
+fn run(
+    trabecular_hu: f64,
+    voxel_mm: f64,
+    fractures: &[(Level, GenantGrade, FractureShape)],
+) -> Outcome {
+    let mut cfg = PhantomConfig::small(Level::T10, Level::Sacrum);
+    cfg.trabecular_hu = trabecular_hu;
+    cfg.voxel_size_mm = [voxel_mm; 3];
+    cfg.fractures = fractures
+        .iter()
+        .map(|&(level, grade, shape)| FractureSpec {
+            level,
+            grade,
+            shape,
+            height_loss: None,
+        })
+        .collect();
+    let p = generate(&cfg, None).unwrap();
+    let seg = segment(&p.ct, &SegmentOptions::default(), None).unwrap();
+    let truth = spinekit_morph::region_props(&p.labels);
+    let names_right = seg.report.vertebrae.iter().all(|v| {
+        truth.iter().any(|t| {
+            t.label == v.label as u32
+                && (0..3)
+                    .map(|a| (t.centroid_mm[a] - v.centroid_mm[a]).powi(2))
+                    .sum::<f64>()
+                    .sqrt()
+                    <= 20.0
+        })
+    });
+    let dice = [Level::L1, Level::L2, Level::L3, Level::L4, Level::L5]
+        .into_iter()
+        .map(|l| {
+            let lab = l.verse_label();
+            let dv = spinekit_morph::dice_labels(&seg.labels, lab, &p.labels, lab).unwrap_or(0.0);
+            let db = spinekit_morph::dice_labels(&seg.bodies, lab, &p.bodies, lab).unwrap_or(0.0);
+            (l, dv, db)
+        })
+        .collect();
+    let n = &seg.report.numbering;
+    eprintln!(
+        "{trabecular_hu} HU, {voxel_mm} mm: {:?} ({}); {dice:.3?}",
+        n.status, n.reason
+    );
+    Outcome {
+        report: seg.report,
+        dice,
+        names_right,
+    }
+}
+
+fn assert_delineated(o: &Outcome, vertebra_min: f64, body_min: f64) {
+    assert!(o.names_right, "a level misplaced: {:?}", o.report.vertebrae);
+    assert_eq!(
+        o.report.numbering.status,
+        NumberingStatus::Confident,
+        "{}",
+        o.report.numbering.reason
+    );
+    for &(l, dv, db) in &o.dice {
+        assert!(dv >= vertebra_min, "{l}: vertebra Dice {dv}");
+        assert!(db >= body_min, "{l}: body Dice {db}");
+    }
+}
+
+/// Figures reached (2 mm; as at 170 HU within 0.01): 40 HU vertebra L1–L5 0.903/0.904/0.910/0.902/0.902, body
+/// 0.896/0.875/0.912/0.930/0.892; −30 HU the same to 0.01 but L5 0.893/0.908. Before marrow enclosed in 3D was
+/// filled whatever its density, 60 HU gave bodies 0.66/0.67/0.60/0.54/0.18 with a false "uncertain", and 40 HU
+/// bodies 0.00–0.02 with every name misplaced.
+#[test]
+fn osteoporotic_and_fatty_marrow_at_2mm() {
+    for hu in [40.0, -30.0] {
+        assert_delineated(&run(hu, 2.0, &[]), 0.88, 0.86);
+    }
+}
+
+/// 1 mm voxels (internal grid 1.5 mm): 40 HU reached vertebra 0.904/0.902/0.902/0.904/0.893, body
+/// 0.889/0.895/0.913/0.930/0.908 (before: every body below 0.02).
+#[test]
+fn osteoporotic_marrow_at_1mm() {
+    assert_delineated(&run(40.0, 1.0, &[]), 0.88, 0.86);
+}
+
+#[test]
+fn osteoporotic_spine_with_fractures() {
+    let fr = [
+        (Level::L1, GenantGrade::Moderate, FractureShape::Wedge),
+        (Level::L3, GenantGrade::Severe, FractureShape::Crush),
+    ];
+    let o = run(60.0, 2.0, &fr);
+    assert_delineated(&o, 0.80, 0.75);
+}
+
+/// At 3 mm a faint cortex no longer walls the marrow in (partial volume), and low-density bodies are delineated
+/// poorly (40 HU: L3–L5 vertebra Dice 0.31–0.62): the check on the final maps must catch it, so the numbering is
+/// never `confident` over a vertebra that lost its body to a neighbour. (Open in issue #4: delineate them.)
+#[test]
+fn osteoporotic_marrow_at_3mm_is_not_confident_when_the_maps_fail() {
+    let o = run(40.0, 3.0, &[]);
+    let poor = o.dice.iter().any(|&(_, dv, _)| dv < 0.8);
+    if poor {
+        assert_ne!(
+            o.report.numbering.status,
+            NumberingStatus::Confident,
+            "{}",
+            o.report.numbering.reason
+        );
+        assert!(o.report.vertebrae.iter().any(|v| v.confidence <= 0.3));
+    }
+}
