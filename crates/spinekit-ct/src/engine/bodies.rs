@@ -251,7 +251,7 @@ pub(super) fn body_labels(
 /// also moved the bodies of untilted phantom vertebrae, and with them the body-composition compartments of the
 /// thin phantom, VAT +4 cm²; on the TotalSegmentator example, L1–L4 tilted 1–13°, this threshold changes no
 /// body Dice by more than 0.001.)
-const AXIS_FRAME_MIN_TILT_DEG: f64 = 10.0;
+const AXIS_FRAME_MIN_TILT_DEG: f64 = 20.0;
 
 /// A ray looking for the posterior body wall crosses unlabelled gaps up to this long (mm): marrow holes the
 /// filling left inside the body (faint or osteoporotic marrow below the bone threshold), which would otherwise
