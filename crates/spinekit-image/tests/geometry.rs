@@ -282,7 +282,10 @@ fn world_point_sampler_values_and_borders() {
         for interp in [Interpolation::Linear, Interpolation::Nearest] {
             let x = v.value_at_mm(w, interp, Border::Centres).unwrap();
             // Nearest is exact; linear up to the float noise of world → index.
-            assert!((x - v.get(i, j, k) as f64).abs() < 1e-6, "{x} at {i},{j},{k}");
+            assert!(
+                (x - v.get(i, j, k) as f64).abs() < 1e-6,
+                "{x} at {i},{j},{k}"
+            );
         }
     }
     // Halfway between (1,1,1) and (2,1,1): the mean, not rounded.
