@@ -4,6 +4,8 @@
 //! far below the 180 HU bone threshold: the bodies must still be filled, the levels named as on a young spine, and
 //! no vertebra merged or split — or, where the voxels are too coarse to see the cortex, the numbering must say so.
 
+mod common;
+use common::identified;
 use spinekit_anatomy::{FractureShape, GenantGrade, Level};
 use spinekit_ct::{segment, NumberingStatus, SegmentOptions, SpineReport};
 use spinekit_phantom::{generate, FractureSpec, PhantomConfig};
@@ -36,16 +38,11 @@ fn run(
     let p = generate(&cfg, None).unwrap();
     let seg = segment(&p.ct, &SegmentOptions::default(), None).unwrap();
     let truth = spinekit_morph::region_props(&p.labels);
-    let names_right = seg.report.vertebrae.iter().all(|v| {
-        truth.iter().any(|t| {
-            t.label == v.label as u32
-                && (0..3)
-                    .map(|a| (t.centroid_mm[a] - v.centroid_mm[a]).powi(2))
-                    .sum::<f64>()
-                    .sqrt()
-                    <= 20.0
-        })
-    });
+    let names_right = seg
+        .report
+        .vertebrae
+        .iter()
+        .all(|v| identified(v.label, v.centroid_mm, &truth));
     let dice = [Level::L1, Level::L2, Level::L3, Level::L4, Level::L5]
         .into_iter()
         .map(|l| {

@@ -10,6 +10,8 @@
 //! supine neck. Fields are at 2 mm (3 mm where stated: there the 4.5–5 mm cervical and upper thoracic discs are
 //! barely resolved and the dens not at all, and only honesty is required).
 
+mod common;
+use common::identified;
 use spinekit_anatomy::{Enumeration, Level, Region};
 use spinekit_ct::{segment, NumberingStatus, SegmentOptions, SpineReport};
 use spinekit_phantom::{generate, PhantomConfig};
@@ -19,10 +21,6 @@ struct Checked {
     /// Per reported vertebra (cranial first): its name, whether the name is right, and whether it is cut by the
     /// field of view.
     names: Vec<(Level, bool, bool)>,
-}
-
-fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
-    (0..3).map(|i| (a[i] - b[i]).powi(2)).sum::<f64>().sqrt()
 }
 
 fn field(e: Enumeration, first: Level, last: Level, voxel_mm: f64) -> Checked {
@@ -37,9 +35,7 @@ fn field(e: Enumeration, first: Level, last: Level, voxel_mm: f64) -> Checked {
         .vertebrae
         .iter()
         .map(|v| {
-            let ok = props
-                .iter()
-                .any(|t| t.label == v.label as u32 && dist(t.centroid_mm, v.centroid_mm) <= 20.0);
+            let ok = identified(v.label, v.centroid_mm, &props);
             (v.level, ok, v.partial)
         })
         .collect();

@@ -13,16 +13,12 @@ use spinekit_phantom::{generate, PhantomConfig};
 use spinekit_testdata::shared_data;
 
 mod common;
-use common::{load_u8, totalseg_to_verse};
+use common::{dist_mm, identified, load_u8, totalseg_to_verse, IDENTIFICATION_MM};
 
 struct Checked {
     report: SpineReport,
     /// Per reported vertebra (cranial first): its name, whether the name is right, and the true level nearest to it.
     names: Vec<(Level, bool, Option<Level>)>,
-}
-
-fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
-    (0..3).map(|i| (a[i] - b[i]).powi(2)).sum::<f64>().sqrt()
 }
 
 /// Segments `ct` and checks each name against the truth label map (VerSe labels).
@@ -34,16 +30,14 @@ fn check(ct: &Volume<i16>, truth: &Volume<u8>) -> Checked {
         .vertebrae
         .iter()
         .map(|v| {
-            let ok = props
-                .iter()
-                .any(|t| t.label == v.label as u32 && dist(t.centroid_mm, v.centroid_mm) <= 20.0);
+            let ok = identified(v.label, v.centroid_mm, &props);
             let nearest = props
                 .iter()
                 .min_by(|a, b| {
-                    dist(a.centroid_mm, v.centroid_mm)
-                        .total_cmp(&dist(b.centroid_mm, v.centroid_mm))
+                    dist_mm(a.centroid_mm, v.centroid_mm)
+                        .total_cmp(&dist_mm(b.centroid_mm, v.centroid_mm))
                 })
-                .filter(|t| dist(t.centroid_mm, v.centroid_mm) <= 20.0)
+                .filter(|t| dist_mm(t.centroid_mm, v.centroid_mm) <= IDENTIFICATION_MM)
                 .and_then(|t| Level::from_verse_label(t.label as u8));
             (v.level, ok, nearest)
         })

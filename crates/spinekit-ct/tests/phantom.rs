@@ -3,6 +3,8 @@
 //! truth centroid of the same label. Every vertebra must be correct, or the numbering must say it is not sure
 //! (status uncertain/failed, or a per-vertebra confidence below 0.6 for names resting on an assumption).
 
+mod common;
+use common::identified;
 use spinekit_anatomy::{Enumeration, FractureShape, GenantGrade, Level};
 use spinekit_ct::{segment, NumberingStatus, SegmentOptions, SpineReport};
 use spinekit_phantom::{generate, ContrastPhase, FractureSpec, PhantomConfig, Scoliosis, Side};
@@ -22,14 +24,7 @@ fn run(cfg: &PhantomConfig) -> Outcome {
         .vertebrae
         .iter()
         .map(|v| {
-            let ok = truth.iter().any(|t| {
-                t.label == v.label as u32
-                    && (0..3)
-                        .map(|a| (t.centroid_mm[a] - v.centroid_mm[a]).powi(2))
-                        .sum::<f64>()
-                        .sqrt()
-                        <= 20.0
-            });
+            let ok = identified(v.label, v.centroid_mm, &truth);
             (v.level, ok, v.confidence)
         })
         .collect();
@@ -283,14 +278,7 @@ fn metal_and_contrast_keep_levels_and_are_reported() {
             rep.vertebrae.len()
         );
         for v in &rep.vertebrae {
-            let ok = truth.iter().any(|t| {
-                t.label == v.label as u32
-                    && (0..3)
-                        .map(|a| (t.centroid_mm[a] - v.centroid_mm[a]).powi(2))
-                        .sum::<f64>()
-                        .sqrt()
-                        <= 20.0
-            });
+            let ok = identified(v.label, v.centroid_mm, &truth);
             assert!(ok, "{name}: {} misplaced at {:?}", v.level, v.centroid_mm);
         }
         for l in [Level::L1, Level::L2, Level::L3, Level::L4, Level::L5] {

@@ -1,8 +1,10 @@
-//! Helpers shared by the CT engine's real-data tests.
+//! Helpers shared by the CT engine's tests (not every test file uses every helper).
+#![allow(dead_code)]
 
 use spinekit_anatomy::Level;
 use spinekit_image::Volume;
 use spinekit_io::{open_volume, OpenOptions};
+use spinekit_morph::RegionProps;
 
 /// A label map read as u8.
 pub fn load_u8(path: &std::path::Path) -> Volume<u8> {
@@ -21,4 +23,19 @@ pub fn totalseg_to_verse(v: u8) -> u8 {
         33 => Level::T11.verse_label(),
         _ => 0,
     }
+}
+
+/// Distance (mm) within which a reported vertebra's centroid must lie from the truth centroid of the same label to
+/// count as identified (the VerSe identification rule).
+pub const IDENTIFICATION_MM: f64 = 20.0;
+
+pub fn dist_mm(a: [f64; 3], b: [f64; 3]) -> f64 {
+    (0..3).map(|i| (a[i] - b[i]).powi(2)).sum::<f64>().sqrt()
+}
+
+/// Whether a vertebra reported with VerSe `label` at `centroid_mm` is identified against the truth regions.
+pub fn identified(label: u8, centroid_mm: [f64; 3], truth: &[RegionProps]) -> bool {
+    truth.iter().any(|t| {
+        t.label == label as u32 && dist_mm(t.centroid_mm, centroid_mm) <= IDENTIFICATION_MM
+    })
 }
