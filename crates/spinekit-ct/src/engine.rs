@@ -1,6 +1,7 @@
 //! The segmentation pipeline (see the crate documentation for the method).
 use crate::numbering::{apply_sacroiliac_cue, detect_c2, detect_ribs, name_levels, Naming, Ribs};
 use crate::report::*;
+use crate::stats::median;
 use crate::validate::validate_ct;
 use crate::CtError;
 use rayon::prelude::*;

@@ -26,6 +26,7 @@ mod engine;
 mod error;
 mod numbering;
 mod report;
+mod stats;
 mod validate;
 
 pub use engine::{segment, Progress, SegmentOptions, Segmentation, StageTime};

@@ -2,6 +2,7 @@
 
 use crate::engine::{Sacroiliac, Seg, Spine};
 use crate::report::*;
+use crate::stats::median;
 use spinekit_anatomy::{Enumeration, Level};
 use spinekit_image::{Geometry, Volume};
 use spinekit_morph as morph;
@@ -96,9 +97,7 @@ fn median_shell_section_mm2(
         counts[((d / SHELL_MM) as usize).min(n - 1)] += 1;
     }
     let vol = sp[0] * sp[1] * sp[2];
-    let mut sec: Vec<f64> = counts.iter().map(|&c| c as f64 * vol / SHELL_MM).collect();
-    sec.sort_by(f64::total_cmp);
-    sec[sec.len() / 2]
+    median(counts.iter().map(|&c| c as f64 * vol / SHELL_MM).collect()).unwrap_or(0.0)
 }
 
 /// Largest typical cross-section (median over shells, mm²) of a rib: a rib is about 10 × 15 mm, partial volume at
@@ -459,13 +458,7 @@ fn rib_states(segs: &[Seg], ribs: &Ribs) -> Vec<RibState> {
         .filter(|g| g.lo_is_disc && g.hi_is_disc && !g.sacrum)
         .map(|g| g.hi - g.lo)
         .collect();
-    let typical = if full.is_empty() {
-        0.0
-    } else {
-        let mut f = full.clone();
-        f.sort_by(f64::total_cmp);
-        f[f.len() / 2]
-    };
+    let typical = median(full).unwrap_or(0.0);
     if std::env::var_os("SPINEKIT_RIB_DEBUG").is_some() {
         let h: Vec<String> = segs.iter().map(|g| format!("{:.1}", g.hi - g.lo)).collect();
         eprintln!("segment lengths (slices, caudal first) {h:?}, typical {typical:.1}");
@@ -1033,7 +1026,7 @@ pub(crate) fn apply_sacroiliac_cue(naming: &mut Naming, segs: &[Seg], si: &Sacro
         .filter(|g| g.lo_is_disc && g.hi_is_disc && !g.sacrum)
         .map(|g| (g.hi - g.lo) * sp_z)
         .collect();
-    if let (Some(d), Some(h)) = (starts, median_of(spacing)) {
+    if let (Some(d), Some(h)) = (starts, median(spacing)) {
         let body = SI_TOP_BODY_FRACTION * h;
         if both && d > body {
             if nb.enumeration == Enumeration::SacralisedL5 {
@@ -1058,14 +1051,6 @@ pub(crate) fn apply_sacroiliac_cue(naming: &mut Naming, segs: &[Seg], si: &Sacro
         }
         nb.reason = format!("{}; {}", nb.reason, doubts.join("; "));
     }
-}
-
-fn median_of(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    Some(v[v.len() / 2])
 }
 
 fn ordinal(n: usize) -> String {

@@ -3,6 +3,7 @@
 //! names may be right while the maps are not. A merged or split vertebra must never be reported as confident.
 
 use crate::report::{NumberingStatus, SpineReport};
+use crate::stats::median;
 
 /// A whole vertebra holding less than this fraction of its neighbours' median volume (or more than its inverse)
 /// has lost voxels to a neighbour or taken them. Adjacent vertebrae differ by far less (about 10 % per level in
@@ -19,14 +20,6 @@ const FLAGGED_CONFIDENCE: f64 = 0.3;
 
 fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
     (0..3).map(|i| (a[i] - b[i]).powi(2)).sum::<f64>().sqrt()
-}
-
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    Some(v[v.len() / 2])
 }
 
 /// Flags vertebrae whose volume or centroid spacing is implausible next to their neighbours: their confidence

@@ -495,12 +495,11 @@ pub(super) fn s1_body(
 /// third (a cortical band is several times the trabecular value above the threshold; a third keeps trabecular
 /// variation out); `None` without such a band (not resolved, or out of view).
 fn s1_junction_mm(prof: &[Option<f64>], depth: impl Fn(usize) -> f64) -> Option<f64> {
-    let mut vals: Vec<f64> = prof.iter().flatten().copied().collect();
+    let vals: Vec<f64> = prof.iter().flatten().copied().collect();
     if vals.len() < 6 {
         return None;
     }
-    vals.sort_by(f64::total_cmp);
-    let core = vals[vals.len() / 2];
+    let core = median(vals)?;
     let bright = core + core.abs().max(100.0) / 3.0;
     let mut band: Option<(f64, f64)> = None;
     for (r, v) in prof.iter().enumerate() {

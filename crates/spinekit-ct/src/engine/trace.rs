@@ -22,14 +22,6 @@ pub(super) fn smooth1d(v: &[f64], sigma: f64) -> Vec<f64> {
         .collect()
 }
 
-pub(super) fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    Some(v[v.len() / 2])
-}
-
 /// Fills `None` entries by linear interpolation (constant beyond the ends).
 pub(super) fn interpolate(v: &[Option<f64>]) -> Option<Vec<f64>> {
     let known: Vec<usize> = (0..v.len()).filter(|&i| v[i].is_some()).collect();
@@ -122,33 +114,11 @@ pub(super) fn trace_spine(
         let mut xs: Vec<Option<f64>> = vec![None; nk];
         let mut ys: Vec<Option<f64>> = vec![None; nk];
         for k in 0..nk {
-            let sl = filled.slice_k(k);
-            let [px, py] = prior[k];
-            let (i0, i1) = (
-                ((px - r_mm / sp[0]).floor().max(0.0)) as usize,
-                ((px + r_mm / sp[0]).ceil() as usize).min(ni - 1),
-            );
-            let (j0, j1) = (
-                ((py - r_mm / sp[1]).floor().max(0.0)) as usize,
-                ((py + r_mm / sp[1]).ceil() as usize).min(nj - 1),
-            );
-            let (mut a, mut b, mut c) = (0.0, 0.0, 0.0);
-            for j in j0..=j1 {
-                for i in i0..=i1 {
-                    let dx = (i as f64 - px) * sp[0];
-                    let dy = (j as f64 - py) * sp[1];
-                    if dx * dx + dy * dy <= r_mm * r_mm && sl[i + j * ni] != 0 {
-                        a += i as f64;
-                        b += j as f64;
-                        c += 1.0;
-                    }
-                }
-            }
-            let area = c * sp[0] * sp[1];
+            let (x, y, area) = window_centroid(filled.slice_k(k), [ni, nj], prior[k], r_mm, sp);
             present[k] = area >= 150.0;
             if present[k] {
-                xs[k] = Some(a / c);
-                ys[k] = Some(b / c);
+                xs[k] = Some(x);
+                ys[k] = Some(y);
             }
         }
         if pass == 2 {

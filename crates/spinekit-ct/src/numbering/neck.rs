@@ -11,6 +11,7 @@
 use super::{names_from, ordinal, shift_note, RibState};
 use crate::engine::{Seg, Spine};
 use crate::report::NumberingStatus;
+use crate::stats::median;
 use spinekit_anatomy::{Enumeration, Level};
 use spinekit_image::Volume;
 
@@ -204,11 +205,12 @@ pub(crate) fn detect_c2(ct: &Volume<i16>, s: &Spine, segs: &[Seg], sp: [f64; 3])
     let from = segs[n.saturating_sub(2)].lo.max(s.k_lo as f64).ceil() as usize;
     // Only where the top of the column has cervical-sized bodies: the search is not worth its time on a
     // thoracolumbar top.
-    let mut sorted: Vec<f64> = (from..=s.k_hi)
-        .map(|k| 2.0 * (s.back[k] - s.centre[k][1]) * sp[1])
-        .collect();
-    sorted.sort_by(f64::total_cmp);
-    if sorted.is_empty() || sorted[sorted.len() / 2] > TOP_MAX_DEPTH_MM {
+    let depth_mm = median(
+        (from..=s.k_hi)
+            .map(|k| 2.0 * (s.back[k] - s.centre[k][1]) * sp[1])
+            .collect(),
+    );
+    if depth_mm.is_none_or(|d| d > TOP_MAX_DEPTH_MM) {
         return None;
     }
     let hits: Vec<usize> = (from..=s.k_hi)
