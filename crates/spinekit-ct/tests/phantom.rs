@@ -4,7 +4,7 @@
 //! (status uncertain/failed, or a per-vertebra confidence below 0.6 for names resting on an assumption).
 
 mod common;
-use common::identified;
+use common::{identified, midbody_canal_ap};
 use spinekit_anatomy::{Enumeration, FractureShape, GenantGrade, Level};
 use spinekit_ct::{segment, NumberingStatus, SegmentOptions, SpineReport};
 use spinekit_phantom::{generate, ContrastPhase, FractureSpec, PhantomConfig, Scoliosis, Side};
@@ -288,61 +288,6 @@ fn metal_and_contrast_keep_levels_and_are_reported() {
             assert!(d >= 0.84, "{name}: {l} vertebra Dice {d}");
         }
     }
-}
-
-/// Mid-body canal AP diameter (mm) of vertebra `lab` in index space: in the axial slice through the middle of
-/// its body, the run of `canal` voxels along the AP index axis (j) through the canal's centroid column, found on
-/// the side of the body where the canal lies. Also returns that slice and column, and the posterior sign.
-fn midbody_canal_ap(
-    bodies: &spinekit_image::Volume<u8>,
-    lab: u8,
-    canal: &spinekit_image::Volume<u8>,
-) -> Option<(f64, usize, usize, isize)> {
-    let [ni, nj, nk] = bodies.dims();
-    let sp = bodies.geometry().spacing_mm;
-    let ks: Vec<usize> = (0..nk)
-        .filter(|&k| (0..nj).any(|j| (0..ni).any(|i| bodies.get(i, j, k) == lab)))
-        .collect();
-    let k = ks[ks.len() / 2];
-    let (mut bi, mut bj, mut bn) = (0.0, 0.0, 0.0);
-    let (mut ci, mut cj, mut cn) = (0.0, 0.0, 0.0);
-    for j in 0..nj {
-        for i in 0..ni {
-            if bodies.get(i, j, k) == lab {
-                bi += i as f64;
-                bj += j as f64;
-                bn += 1.0;
-            }
-        }
-    }
-    let (bi, bj) = (bi / bn, bj / bn);
-    for j in 0..nj {
-        for i in 0..ni {
-            let d = (((i as f64 - bi) * sp[0]).powi(2) + ((j as f64 - bj) * sp[1]).powi(2)).sqrt();
-            if canal.get(i, j, k) != 0 && d <= 60.0 {
-                ci += i as f64;
-                cj += j as f64;
-                cn += 1.0;
-            }
-        }
-    }
-    if cn == 0.0 {
-        return None;
-    }
-    let (ci, cj) = (ci / cn, cj / cn);
-    let dir: isize = if cj > bj { 1 } else { -1 };
-    let i = ci.round() as usize;
-    // Longest run of canal voxels along the column.
-    let (mut best, mut run) = (0usize, 0usize);
-    for j in 0..nj {
-        if canal.get(i, j, k) != 0 {
-            run += 1;
-            best = best.max(run);
-        } else {
-            run = 0;
-        }
-    }
-    Some((best as f64 * sp[1], k, i, dir))
 }
 
 /// The canal map is the space the vertebral foramen encloses, so its mid-body AP diameter matches the phantom's

@@ -8,7 +8,7 @@ use spinekit_morph::{dice, dice_labels};
 use spinekit_testdata::shared_data;
 
 mod common;
-use common::{load_u8, totalseg_to_verse};
+use common::{load_u8, midbody_canal_ap, totalseg_to_verse};
 
 #[test]
 fn totalseg_example_levels_bodies_and_discs() {
@@ -215,58 +215,12 @@ fn ircadb_bone_and_vertebrae() {
         let Some(v) = rep.vertebrae.iter().find(|v| v.level == l && !v.partial) else {
             continue;
         };
-        let ap = midbody_canal_ap_mm(&seg.bodies, v.label, &seg.canal)
+        let ap = midbody_canal_ap(&seg.bodies, v.label, &seg.canal)
+            .map(|(ap_mm, ..)| ap_mm)
             .unwrap_or_else(|| panic!("{l}: no canal at mid-body"));
         eprintln!("{l}: mid-body canal AP {ap:.1} mm");
         assert!(ap >= 11.0, "{l}: mid-body canal AP {ap} mm");
         measured += 1;
     }
     assert!(measured >= 2, "L1–L3 canal measured at {measured} levels");
-}
-
-/// Mid-body canal AP diameter (mm), in index space: in the axial slice through the middle of the body labelled
-/// `lab`, the longest run of canal voxels along the AP index axis (j) through the canal's centroid column (the
-/// canal within 60 mm of the body). Input grids here are axial with rows along AP.
-fn midbody_canal_ap_mm(bodies: &Volume<u8>, lab: u8, canal: &Volume<u8>) -> Option<f64> {
-    let [ni, nj, nk] = bodies.dims();
-    let sp = bodies.geometry().spacing_mm;
-    let ks: Vec<usize> = (0..nk)
-        .filter(|&k| (0..nj).any(|j| (0..ni).any(|i| bodies.get(i, j, k) == lab)))
-        .collect();
-    let k = *ks.get(ks.len() / 2)?;
-    let (mut bi, mut bj, mut bn) = (0.0, 0.0, 0.0);
-    for j in 0..nj {
-        for i in 0..ni {
-            if bodies.get(i, j, k) == lab {
-                bi += i as f64;
-                bj += j as f64;
-                bn += 1.0;
-            }
-        }
-    }
-    let (bi, bj) = (bi / bn, bj / bn);
-    let (mut ci, mut cn) = (0.0, 0.0);
-    for j in 0..nj {
-        for i in 0..ni {
-            let d = (((i as f64 - bi) * sp[0]).powi(2) + ((j as f64 - bj) * sp[1]).powi(2)).sqrt();
-            if canal.get(i, j, k) != 0 && d <= 60.0 {
-                ci += i as f64;
-                cn += 1.0;
-            }
-        }
-    }
-    if cn == 0.0 {
-        return None;
-    }
-    let i = (ci / cn).round() as usize;
-    let (mut best, mut run) = (0usize, 0usize);
-    for j in 0..nj {
-        if canal.get(i, j, k) != 0 {
-            run += 1;
-            best = best.max(run);
-        } else {
-            run = 0;
-        }
-    }
-    Some(best as f64 * sp[1])
 }

@@ -39,3 +39,59 @@ pub fn identified(label: u8, centroid_mm: [f64; 3], truth: &[RegionProps]) -> bo
         t.label == label as u32 && dist_mm(t.centroid_mm, centroid_mm) <= IDENTIFICATION_MM
     })
 }
+
+/// Mid-body canal AP diameter (mm) of vertebra `lab` in index space: in the axial slice through the middle of
+/// its body, the run of `canal` voxels along the AP index axis (j) through the canal's centroid column, found on
+/// the side of the body where the canal lies (the canal within 60 mm of the body). Also returns that slice and
+/// column, and the posterior sign. Input grids here are axial with rows along AP.
+pub fn midbody_canal_ap(
+    bodies: &Volume<u8>,
+    lab: u8,
+    canal: &Volume<u8>,
+) -> Option<(f64, usize, usize, isize)> {
+    let [ni, nj, nk] = bodies.dims();
+    let sp = bodies.geometry().spacing_mm;
+    let ks: Vec<usize> = (0..nk)
+        .filter(|&k| (0..nj).any(|j| (0..ni).any(|i| bodies.get(i, j, k) == lab)))
+        .collect();
+    let k = *ks.get(ks.len() / 2)?;
+    let (mut bi, mut bj, mut bn) = (0.0, 0.0, 0.0);
+    let (mut ci, mut cj, mut cn) = (0.0, 0.0, 0.0);
+    for j in 0..nj {
+        for i in 0..ni {
+            if bodies.get(i, j, k) == lab {
+                bi += i as f64;
+                bj += j as f64;
+                bn += 1.0;
+            }
+        }
+    }
+    let (bi, bj) = (bi / bn, bj / bn);
+    for j in 0..nj {
+        for i in 0..ni {
+            let d = (((i as f64 - bi) * sp[0]).powi(2) + ((j as f64 - bj) * sp[1]).powi(2)).sqrt();
+            if canal.get(i, j, k) != 0 && d <= 60.0 {
+                ci += i as f64;
+                cj += j as f64;
+                cn += 1.0;
+            }
+        }
+    }
+    if cn == 0.0 {
+        return None;
+    }
+    let (ci, cj) = (ci / cn, cj / cn);
+    let dir: isize = if cj > bj { 1 } else { -1 };
+    let i = ci.round() as usize;
+    // Longest run of canal voxels along the column.
+    let (mut best, mut run) = (0usize, 0usize);
+    for j in 0..nj {
+        if canal.get(i, j, k) != 0 {
+            run += 1;
+            best = best.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    Some((best as f64 * sp[1], k, i, dir))
+}
