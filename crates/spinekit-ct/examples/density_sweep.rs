@@ -1,4 +1,5 @@
 //! Marrow-density sweep: `cargo run --release -p spinekit-ct --example density_sweep -- VOXEL_MM HU [HU ...]`
+//! (VOXEL_MM is one size for all axes, or `X,Y,Z` for a clinical anisotropic grid such as `0.8,0.8,3`)
 //! segments the T10–sacrum phantom with each trabecular HU and prints the numbering status and the L1–L5
 //! vertebra/body Dice against the truth (`VERBOSE=1` adds the reason, the evidence and every centroid).
 
@@ -7,10 +8,20 @@ use spinekit_ct::{segment, SegmentOptions};
 use spinekit_phantom::{generate, PhantomConfig};
 fn main() {
     let mut args = std::env::args().skip(1);
-    let vox: f64 = args.next().unwrap().parse().unwrap();
+    let vox: Vec<f64> = args
+        .next()
+        .expect("VOXEL_MM")
+        .split(',')
+        .map(|a| a.parse().expect("voxel size in mm"))
+        .collect();
+    let vox: [f64; 3] = match vox[..] {
+        [v] => [v; 3],
+        [x, y, z] => [x, y, z],
+        _ => panic!("VOXEL_MM is one size or X,Y,Z"),
+    };
     for hu in args.map(|a| a.parse::<f64>().unwrap()) {
         let mut c = PhantomConfig::small(Level::T10, Level::Sacrum);
-        c.voxel_size_mm = [vox; 3];
+        c.voxel_size_mm = vox;
         c.trabecular_hu = hu;
         let p = generate(&c, None).unwrap();
         let seg = segment(&p.ct, &SegmentOptions::default(), None).unwrap();

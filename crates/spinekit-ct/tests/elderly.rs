@@ -20,12 +20,12 @@ struct Outcome {
 
 fn run(
     trabecular_hu: f64,
-    voxel_mm: f64,
+    voxel_mm: [f64; 3],
     fractures: &[(Level, GenantGrade, FractureShape)],
 ) -> Outcome {
     let mut cfg = PhantomConfig::small(Level::T10, Level::Sacrum);
     cfg.trabecular_hu = trabecular_hu;
-    cfg.voxel_size_mm = [voxel_mm; 3];
+    cfg.voxel_size_mm = voxel_mm;
     cfg.fractures = fractures
         .iter()
         .map(|&(level, grade, shape)| FractureSpec {
@@ -54,7 +54,7 @@ fn run(
         .collect();
     let n = &seg.report.numbering;
     eprintln!(
-        "{trabecular_hu} HU, {voxel_mm} mm: {:?} ({}); {dice:.3?}",
+        "{trabecular_hu} HU, {voxel_mm:?} mm: {:?} ({}); {dice:.3?}",
         n.status, n.reason
     );
     Outcome {
@@ -85,7 +85,7 @@ fn assert_delineated(o: &Outcome, vertebra_min: f64, body_min: f64) {
 #[test]
 fn osteoporotic_and_fatty_marrow_at_2mm() {
     for hu in [40.0, -30.0] {
-        assert_delineated(&run(hu, 2.0, &[]), 0.88, 0.86);
+        assert_delineated(&run(hu, [2.0; 3], &[]), 0.88, 0.86);
     }
 }
 
@@ -93,7 +93,16 @@ fn osteoporotic_and_fatty_marrow_at_2mm() {
 /// 0.889/0.895/0.913/0.930/0.908 (before: every body below 0.02).
 #[test]
 fn osteoporotic_marrow_at_1mm() {
-    assert_delineated(&run(40.0, 1.0, &[]), 0.88, 0.86);
+    assert_delineated(&run(40.0, [1.0; 3], &[]), 0.88, 0.86);
+}
+
+/// Clinical abdominal series: 0.8 mm pixels, 3 mm slices (the sacrum cut by the scan's lower end). 40 HU reached
+/// vertebra 0.905/0.897/0.886/0.898/0.893, body 0.889/0.913/0.906/0.926/0.904, as at 170 HU. Before the scan's
+/// cut ends were taken as closed for the marrow fill, the sacrum's marrow drained through the lowest slice, the
+/// sacrum was not found, and every name was one level off (numbering `failed`).
+#[test]
+fn osteoporotic_marrow_with_3mm_slices_and_fine_pixels() {
+    assert_delineated(&run(40.0, [0.8, 0.8, 3.0], &[]), 0.86, 0.86);
 }
 
 #[test]
@@ -102,7 +111,7 @@ fn osteoporotic_spine_with_fractures() {
         (Level::L1, GenantGrade::Moderate, FractureShape::Wedge),
         (Level::L3, GenantGrade::Severe, FractureShape::Crush),
     ];
-    let o = run(60.0, 2.0, &fr);
+    let o = run(60.0, [2.0; 3], &fr);
     assert_delineated(&o, 0.80, 0.75);
 }
 
@@ -111,7 +120,7 @@ fn osteoporotic_spine_with_fractures() {
 /// never `confident` over a vertebra that lost its body to a neighbour. (Open in issue #4: delineate them.)
 #[test]
 fn osteoporotic_marrow_at_3mm_is_not_confident_when_the_maps_fail() {
-    let o = run(40.0, 3.0, &[]);
+    let o = run(40.0, [3.0; 3], &[]);
     let poor = o.dice.iter().any(|&(_, dv, _)| dv < 0.8);
     if poor {
         assert_ne!(

@@ -5,6 +5,17 @@ use spinekit_image::Volume;
 
 /// Fills 3D holes: background regions (6-connected) that do not touch the volume's border.
 pub fn fill_holes_3d(mask: &Volume<u8>) -> Volume<u8> {
+    fill_holes_3d_from(mask, true)
+}
+
+/// Fills 3D holes open only through the first or last slice (k = 0 or k = nk − 1): those faces are where the
+/// field of view cut the body, not the outside, so marrow inside a bone cut by the scan's end (a sacrum or a
+/// vertebra at the edge of the range) still counts as enclosed. Background reached from the i/j faces is outside.
+pub fn fill_holes_3d_cut_ends(mask: &Volume<u8>) -> Volume<u8> {
+    fill_holes_3d_from(mask, false)
+}
+
+fn fill_holes_3d_from(mask: &Volume<u8>, k_faces_outside: bool) -> Volume<u8> {
     let [ni, nj, nk] = mask.dims();
     let d = mask.data();
     // 1 = foreground, 2 = background reached from outside.
@@ -19,7 +30,8 @@ pub fn fill_holes_3d(mask: &Volume<u8>) -> Volume<u8> {
     for k in 0..nk {
         for j in 0..nj {
             for i in 0..ni {
-                if i == 0 || j == 0 || k == 0 || i == ni - 1 || j == nj - 1 || k == nk - 1 {
+                let k_face = k_faces_outside && (k == 0 || k == nk - 1);
+                if i == 0 || j == 0 || i == ni - 1 || j == nj - 1 || k_face {
                     push(&mut st, &mut stack, i + ni * (j + nj * k));
                 }
             }
@@ -129,5 +141,26 @@ mod tests {
             1,
             "the opening is enclosed within the lid slice"
         );
+    }
+
+    /// A tube along k cut by both ends of the volume: no 3D hole when the ends are outside, one when they are the
+    /// field of view's cut; a side opening drains it either way.
+    #[test]
+    fn cut_ends_are_not_outside() {
+        let mut m = Volume::<u8>::zeros([7, 7, 5], Geometry::default()).unwrap();
+        for k in 0..5 {
+            for j in 1..6 {
+                for i in 1..6 {
+                    m.set(i, j, k, u8::from(i == 1 || i == 5 || j == 1 || j == 5));
+                }
+            }
+        }
+        assert_eq!(fill_holes_3d(&m).get(3, 3, 2), 0);
+        let cut = fill_holes_3d_cut_ends(&m);
+        assert_eq!(cut.get(3, 3, 0), 1);
+        assert_eq!(cut.get(3, 3, 2), 1);
+        assert_eq!(cut.get(0, 0, 2), 0, "the i/j faces stay outside");
+        m.set(1, 3, 2, 0);
+        assert_eq!(fill_holes_3d_cut_ends(&m).get(3, 3, 2), 0);
     }
 }

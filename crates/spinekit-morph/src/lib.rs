@@ -17,6 +17,6 @@ pub use edt::{
     Dist,
 };
 pub use filter::{gaussian_mm, threshold};
-pub use holes::{fill_holes_2d, fill_holes_3d};
+pub use holes::{fill_holes_2d, fill_holes_3d, fill_holes_3d_cut_ends};
 pub use measure::{dice, dice_labels, region_props, RegionProps};
 pub use morph::{close_mm, dilate_mm, erode_mm, open_mm};

@@ -255,7 +255,8 @@ pub(super) fn split_non_cortical(
 /// (≥ 50 HU, so that the spinal canal inside a closed neural arch stays empty), and every hole enclosed in 3D
 /// whatever its density: osteoporotic or fatty marrow (trabecular HU down to and below 0, clinical-reference §2)
 /// is as faint as the canal's content, but it is walled in by cortex and endplates, while the canal opens at the
-/// foramina and the interlaminar gaps.
+/// foramina and the interlaminar gaps. The first and last slices are where the scan cut the body, not the outside:
+/// a sacrum or vertebra cut by the field of view keeps its marrow.
 pub(super) fn fill_bone(bone: &Volume<u8>, cti: &Volume<i16>) -> Volume<u8> {
     let mut flat = bone.clone();
     let mut g = *bone.geometry();
@@ -267,7 +268,7 @@ pub(super) fn fill_bone(bone: &Volume<u8>, cti: &Volume<i16>) -> Volume<u8> {
         .set_geometry(*bone.geometry())
         .expect("valid geometry");
     let holes = morph::fill_holes_2d(&closed);
-    let closed_3d = morph::fill_holes_3d(&closed);
+    let closed_3d = morph::fill_holes_3d_cut_ends(&closed);
     let data: Vec<u8> = closed
         .data()
         .par_iter()
