@@ -1,4 +1,4 @@
-//! Phantom field diagnostics: `cargo run --release -p spinekit-ct --example field -- VARIANT FIRST LAST VOXEL_MM [CERVICAL_LORDOSIS_DEG]`
+//! Phantom field diagnostics: `cargo run --release -p spinekit-ct --example field -- VARIANT FIRST LAST VOXEL_MM[,Y,Z] [CERVICAL_LORDOSIS_DEG]`
 //! (VARIANT: normal, l6, t13, eleven, sacl5) prints the numbering, per-level names against the truth and the stage
 //! timings; with `DIAG_OUT=DIR` it writes the CT, truth and labels as raw maps (i fastest) plus `dims.txt`.
 
@@ -31,8 +31,13 @@ fn main() {
     };
     let mut c = PhantomConfig::small(level(&a[1]), level(&a[2]));
     c.enumeration = e;
-    let v: f64 = a[3].parse().unwrap_or(2.0);
-    c.voxel_size_mm = [v; 3];
+    // One size for all axes, or `X,Y,Z` (a clinical grid such as 0.8,0.8,3).
+    let v: Vec<f64> = a[3].split(',').filter_map(|x| x.parse().ok()).collect();
+    c.voxel_size_mm = match v[..] {
+        [x, y, z] => [x, y, z],
+        [s] => [s; 3],
+        _ => [2.0; 3],
+    };
     if let Some(cl) = a.get(4).and_then(|x| x.parse().ok()) {
         c.sagittal.cervical_lordosis_deg = cl;
     }
