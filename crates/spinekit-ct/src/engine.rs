@@ -370,6 +370,24 @@ impl DiscPlane {
     }
 }
 
+/// Straight distance (mm) between the centreline's points at two continuous slice positions: the distance between
+/// two disc planes along the column, which the slice span alone underestimates by the cosine of the segment's tilt
+/// (a lordotic L5 or a scoliotic segment leans 20–40° from the scan axis). A chord, not the path length, so that
+/// the slice-to-slice jitter of the traced centre does not add up.
+fn centreline_chord_mm(s: &Spine, lo: f64, hi: f64) -> f64 {
+    let at = |x: f64| -> [f64; 3] {
+        let x = x.clamp(s.k_lo as f64, s.k_hi as f64);
+        let k = (x.floor() as usize)
+            .min(s.k_hi.saturating_sub(1))
+            .max(s.k_lo);
+        let f = (x - k as f64).clamp(0.0, 1.0);
+        let (a, b) = (s.p_mm[k], s.p_mm[(k + 1).min(s.k_hi)]);
+        std::array::from_fn(|i| a[i] + f * (b[i] - a[i]))
+    };
+    let (a, b) = (at(lo), at(hi));
+    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
+}
+
 #[allow(clippy::too_many_arguments)]
 fn build_report(
     labels: &Volume<u8>,
@@ -389,7 +407,7 @@ fn build_report(
     let dp = morph::region_props(discs);
     let heights: Vec<f64> = segs
         .iter()
-        .map(|g| (g.hi - g.lo) * gi.spacing_mm[2])
+        .map(|g| centreline_chord_mm(s, g.lo, g.hi))
         .collect();
     let mut vertebrae = Vec::new();
     for (n, seg) in segs.iter().enumerate() {

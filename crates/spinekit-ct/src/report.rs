@@ -26,7 +26,8 @@ pub struct VertebraReport {
     /// Axis-aligned LPS box of the whole vertebra: (min corner, max corner).
     pub bbox_mm: ([f64; 3], [f64; 3]),
     pub volume_ml: f64,
-    /// Distance between the two neighbouring disc planes along the centreline (None when cut by the field of view).
+    /// Distance between the two neighbouring disc planes' crossings of the centreline (None when cut by the field
+    /// of view): body height plus half of each adjacent disc, a plausibility figure, not a Genant height.
     pub height_mm: Option<f64>,
     /// Cut by the top or bottom of the field of view.
     pub partial: bool,
