@@ -236,6 +236,11 @@ pub fn segment(
         }
     });
     let maps = [&relabel(&lab_i), &relabel(&bodies_i), &disc_map, &canal_i];
+    // Where the input is finer than the internal grid, a vertebra's outer surface voxel covers several input voxels,
+    // some of them soft tissue: those fainter than the surface threshold stay unlabelled (vertebra and body maps).
+    let surface_i = outer_surface(&lab_i);
+    let refine = (0..3).any(|a| g0.spacing_mm[a] < gi.spacing_mm[a] - 1e-6);
+    let ct_in = ct.data();
     let mut outs: Vec<Vec<u8>> = (0..4).map(|_| vec![0u8; plane_in * din[2]]).collect();
     {
         let mut chunks: Vec<std::slice::ChunksMut<'_, u8>> =
@@ -260,7 +265,13 @@ pub fn segment(
                     }
                     let idx = q[0].round() as usize
                         + di[0] * (q[1].round() as usize + di[1] * q[2].round() as usize);
-                    for (m, sl) in maps.iter().zip(sls.iter_mut()) {
+                    let faint = refine
+                        && surface_i[idx]
+                        && f64::from(ct_in[i + j * din[0] + k * plane_in]) < SURFACE_MIN_HU;
+                    for (n, (m, sl)) in maps.iter().zip(sls.iter_mut()).enumerate() {
+                        if n < 2 && faint {
+                            continue;
+                        }
                         sl[i + j * din[0]] = m.data()[idx];
                     }
                 }

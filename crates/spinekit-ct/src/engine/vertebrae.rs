@@ -646,3 +646,25 @@ pub(super) fn inside_convex(h: &[(i64, i64)], q: (i64, i64)) -> bool {
         (b.0 - o.0) * (q.1 - o.1) - (b.1 - o.1) * (q.0 - o.0) >= 0
     })
 }
+
+/// Labelled voxels with an unlabelled 6-neighbour: a vertebra's outer surface (not the planes where two vertebrae
+/// meet, nor the volume's edge).
+pub(super) fn outer_surface(lab: &Volume<u8>) -> Vec<bool> {
+    let [ni, nj, nk] = lab.dims();
+    let d = lab.data();
+    (0..d.len())
+        .into_par_iter()
+        .map(|q| {
+            if d[q] == 0 {
+                return false;
+            }
+            let (i, j, k) = (q % ni, (q / ni) % nj, q / (ni * nj));
+            (i > 0 && d[q - 1] == 0)
+                || (i + 1 < ni && d[q + 1] == 0)
+                || (j > 0 && d[q - ni] == 0)
+                || (j + 1 < nj && d[q + ni] == 0)
+                || (k > 0 && d[q - ni * nj] == 0)
+                || (k + 1 < nk && d[q + ni * nj] == 0)
+        })
+        .collect()
+}
