@@ -11,60 +11,25 @@
 //! barely resolved and the dens not at all, and only honesty is required).
 
 mod common;
-use common::identified;
+use common::{all_correct, check, honest, show, Checked};
 use spinekit_anatomy::{Enumeration, Level, Region};
-use spinekit_ct::{segment, NumberingStatus, SegmentOptions, SpineReport};
+use spinekit_ct::NumberingStatus;
 use spinekit_phantom::{generate, PhantomConfig};
-
-struct Checked {
-    report: SpineReport,
-    /// Per reported vertebra (cranial first): its name, whether the name is right, and whether it is cut by the
-    /// field of view.
-    names: Vec<(Level, bool, bool)>,
-}
 
 fn field(e: Enumeration, first: Level, last: Level, voxel_mm: f64) -> Checked {
     let mut cfg = PhantomConfig::small(first, last);
     cfg.enumeration = e;
     cfg.voxel_size_mm = [voxel_mm; 3];
     let p = generate(&cfg, None).unwrap();
-    let seg = segment(&p.ct, &SegmentOptions::default(), None).unwrap();
-    let props = spinekit_morph::region_props(&p.labels);
-    let names = seg
-        .report
-        .vertebrae
-        .iter()
-        .map(|v| {
-            let ok = identified(v.label, v.centroid_mm, &props);
-            (v.level, ok, v.partial)
-        })
-        .collect();
-    let c = Checked {
-        report: seg.report,
-        names,
-    };
+    let c = check(&p.ct, &p.labels);
     eprintln!("{e:?} {first}–{last} at {voxel_mm} mm: {}", show(&c));
     c
 }
 
-fn show(c: &Checked) -> String {
-    let n = &c.report.numbering;
-    format!(
-        "{:?} {:?}: {}\nevidence {:#?}\nnames {:?}",
-        n.status, n.enumeration, n.reason, n.evidence, c.names
-    )
-}
-
-fn all_correct(c: &Checked) -> bool {
-    c.names.iter().all(|&(_, ok, _)| ok)
-}
-
-fn honest(c: &Checked) {
-    let n = &c.report.numbering;
-    match n.status {
-        NumberingStatus::Confident => assert!(all_correct(c), "wrong while confident: {}", show(c)),
-        _ => assert!(!n.reason.is_empty()),
-    }
+/// The levels from `first` to `last` (cranial to caudal), as in `Level::ALL`.
+fn levels(first: Level, last: Level) -> &'static [Level] {
+    let at = |l: Level| Level::ALL.iter().position(|&x| x == l).expect("a level");
+    &Level::ALL[at(first)..=at(last)]
 }
 
 fn c2_found(c: &Checked) -> bool {
@@ -78,8 +43,8 @@ fn c2_found(c: &Checked) -> bool {
 fn named(c: &Checked, l: Level) -> Option<(bool, bool)> {
     c.names
         .iter()
-        .find(|n| n.0 == l)
-        .map(|&(_, ok, partial)| (ok, partial))
+        .find(|n| n.level == l)
+        .map(|n| (n.ok, n.partial))
 }
 
 /// C2 at the top of the view (the dens and part of C1 in the 10 mm margin), T8 at the bottom: the column is traced
@@ -89,17 +54,7 @@ fn c2_to_t8_at_2mm_is_counted_from_c2() {
     let c = field(Enumeration::Normal, Level::C2, Level::T8, 2.0);
     assert!(c2_found(&c), "{}", show(&c));
     assert!(all_correct(&c), "{}", show(&c));
-    for l in [
-        Level::C3,
-        Level::C4,
-        Level::C5,
-        Level::C6,
-        Level::C7,
-        Level::T1,
-        Level::T2,
-        Level::T3,
-        Level::T4,
-    ] {
+    for &l in levels(Level::C3, Level::T4) {
         assert_eq!(named(&c, l), Some((true, false)), "{l}: {}", show(&c));
     }
     assert!(named(&c, Level::C2).is_some(), "{}", show(&c));
@@ -143,12 +98,18 @@ fn chest_t1_to_t12_at_2mm_names_the_upper_thoracic_vertebrae() {
         "{}",
         show(&c)
     );
-    for &(l, ok, partial) in &c.names {
+    for &common::Named {
+        level: l,
+        ok,
+        partial,
+        ..
+    } in &c.names
+    {
         if !partial {
             assert!(ok, "{l} wrong: {}", show(&c));
         }
     }
-    for l in [Level::T1, Level::T2, Level::T3, Level::T4] {
+    for &l in levels(Level::T1, Level::T4) {
         assert_eq!(named(&c, l), Some((true, false)), "{l}: {}", show(&c));
     }
 }

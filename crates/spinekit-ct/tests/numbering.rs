@@ -6,68 +6,12 @@
 //! `uncertain` with a reason that names the alternative; a `confident` numbering must be fully correct.
 
 use spinekit_anatomy::{Enumeration, Level};
-use spinekit_ct::{segment, NumberingStatus, SegmentOptions, SpineReport, VertebraReport};
-use spinekit_image::Volume;
-use spinekit_io::{open_volume, OpenOptions};
+use spinekit_ct::{segment, NumberingStatus, SegmentOptions, VertebraReport};
 use spinekit_phantom::{generate, PhantomConfig};
 use spinekit_testdata::shared_data;
 
 mod common;
-use common::{dist_mm, identified, load_u8, totalseg_to_verse, IDENTIFICATION_MM};
-
-struct Checked {
-    report: SpineReport,
-    /// Per reported vertebra (cranial first): its name, whether the name is right, and the true level nearest to it.
-    names: Vec<(Level, bool, Option<Level>)>,
-}
-
-/// Segments `ct` and checks each name against the truth label map (VerSe labels).
-fn check(ct: &Volume<i16>, truth: &Volume<u8>) -> Checked {
-    let seg = segment(ct, &SegmentOptions::default(), None).unwrap();
-    let props = spinekit_morph::region_props(truth);
-    let names = seg
-        .report
-        .vertebrae
-        .iter()
-        .map(|v| {
-            let ok = identified(v.label, v.centroid_mm, &props);
-            let nearest = props
-                .iter()
-                .min_by(|a, b| {
-                    dist_mm(a.centroid_mm, v.centroid_mm)
-                        .total_cmp(&dist_mm(b.centroid_mm, v.centroid_mm))
-                })
-                .filter(|t| dist_mm(t.centroid_mm, v.centroid_mm) <= IDENTIFICATION_MM)
-                .and_then(|t| Level::from_verse_label(t.label as u8));
-            (v.level, ok, nearest)
-        })
-        .collect();
-    Checked {
-        report: seg.report,
-        names,
-    }
-}
-
-fn show(c: &Checked) -> String {
-    let n = &c.report.numbering;
-    let ribs: Vec<String> = c
-        .report
-        .vertebrae
-        .iter()
-        .map(|v| {
-            format!(
-                "{}:{:?}{}",
-                v.level,
-                v.rib_bearing,
-                if v.partial { "(partial)" } else { "" }
-            )
-        })
-        .collect();
-    format!(
-        "{:?} {:?}: {}\nevidence {:?}\nnames {:?}\nribs {ribs:?}",
-        n.status, n.enumeration, n.reason, n.evidence, c.names
-    )
-}
+use common::{all_correct, check, honest, load_ct_hu, load_u8, show, totalseg_to_verse, Checked};
 
 fn phantom(e: Enumeration, first: Level, last: Level, voxel_mm: f64) -> Checked {
     let mut cfg = PhantomConfig::small(first, last);
@@ -77,7 +21,12 @@ fn phantom(e: Enumeration, first: Level, last: Level, voxel_mm: f64) -> Checked 
     let c = check(&p.ct, &p.labels);
     eprintln!("{e:?} {first}–{last} at {voxel_mm} mm: {}", show(&c));
     // Rib detection per level: every vertebra fully in view carries ribs exactly when its true level does.
-    for (v, &(_, _, truth)) in c.report.vertebrae.iter().zip(&c.names) {
+    for (v, truth) in c
+        .report
+        .vertebrae
+        .iter()
+        .zip(c.names.iter().map(|m| m.nearest))
+    {
         if v.partial {
             continue;
         }
@@ -93,23 +42,11 @@ fn phantom(e: Enumeration, first: Level, last: Level, voxel_mm: f64) -> Checked 
     c
 }
 
-fn all_correct(c: &Checked) -> bool {
-    c.names.iter().all(|&(_, ok, _)| ok)
-}
-
-/// A confident numbering must be fully correct; an unsure one must say why.
-fn honest(c: &Checked) {
-    match c.report.numbering.status {
-        NumberingStatus::Confident => assert!(all_correct(c), "wrong while confident: {}", show(c)),
-        _ => assert!(!c.report.numbering.reason.is_empty()),
-    }
-}
-
 fn names_of(c: &Checked, region: spinekit_anatomy::Region) -> Vec<(Level, bool)> {
     c.names
         .iter()
-        .filter(|n| n.0.region() == region)
-        .map(|n| (n.0, n.1))
+        .filter(|n| n.level.region() == region)
+        .map(|n| (n.level, n.ok))
         .collect()
 }
 
@@ -225,8 +162,8 @@ fn chest_field_is_named_from_the_last_rib_and_uncertain() {
         .filter(|(v, _)| !v.partial)
         .collect();
     assert!(full.len() >= 5, "{}", show(&c));
-    for (v, &(_, ok, _)) in full {
-        assert!(ok, "{} wrong: {}", v.level, show(&c));
+    for (v, m) in full {
+        assert!(m.ok, "{} wrong: {}", v.level, show(&c));
     }
 }
 
@@ -268,10 +205,7 @@ fn totalseg_example_ribs_on_t12_at_3mm() {
     let Some(lab_path) = shared_data("ct-totalseg-example/labels/vertebrae.nii.gz") else {
         return;
     };
-    let ct = open_volume(&ct_path, &OpenOptions::default())
-        .unwrap()
-        .into_ct_hu()
-        .unwrap();
+    let ct = load_ct_hu(&ct_path);
     let truth = load_u8(&lab_path).map(totalseg_to_verse);
     let c = check(&ct, &truth);
     eprintln!("{}", show(&c));
@@ -299,10 +233,7 @@ fn ircadb_ribs_on_the_two_upper_vertebrae_and_honest_numbering() {
     let Some(ct_path) = shared_data("ct-ircadb-01/PATIENT_DICOM") else {
         return;
     };
-    let ct = open_volume(&ct_path, &OpenOptions::default())
-        .unwrap()
-        .into_ct_hu()
-        .unwrap();
+    let ct = load_ct_hu(&ct_path);
     let seg = segment(&ct, &SegmentOptions::default(), None).unwrap();
     let rep = &seg.report;
     let n = &rep.numbering;

@@ -8,7 +8,7 @@ use spinekit_morph::{dice, dice_labels};
 use spinekit_testdata::shared_data;
 
 mod common;
-use common::{load_u8, midbody_canal_ap, totalseg_to_verse};
+use common::{load_ct_hu, load_u8, midbody_canal_ap, totalseg_to_verse};
 
 #[test]
 fn totalseg_example_levels_bodies_and_discs() {
@@ -28,10 +28,7 @@ fn totalseg_example_levels_bodies_and_discs() {
     else {
         return;
     };
-    let ct = open_volume(&ct_path, &OpenOptions::default())
-        .unwrap()
-        .into_ct_hu()
-        .unwrap();
+    let ct = load_ct_hu(&ct_path);
     let seg = segment(&ct, &SegmentOptions::default(), None).unwrap();
     let rep = &seg.report;
     eprintln!("{}", serde_json::to_string_pretty(&rep.numbering).unwrap());
@@ -171,10 +168,7 @@ fn ircadb_bone_and_vertebrae() {
     let Some(mask_path) = shared_data("ct-ircadb-01/MASKS_DICOM.zip") else {
         return;
     };
-    let ct = open_volume(&ct_path, &OpenOptions::default())
-        .unwrap()
-        .into_ct_hu()
-        .unwrap();
+    let ct = load_ct_hu(&ct_path);
     let t = std::time::Instant::now();
     let seg = segment(&ct, &SegmentOptions::default(), None).unwrap();
     eprintln!("segment {:?}: {:?}", t.elapsed(), seg.timings);

@@ -2,9 +2,18 @@
 #![allow(dead_code)]
 
 use spinekit_anatomy::Level;
+use spinekit_ct::{segment, NumberingStatus, SegmentOptions, SpineReport};
 use spinekit_image::Volume;
 use spinekit_io::{open_volume, OpenOptions};
 use spinekit_morph::RegionProps;
+
+/// A CT (DICOM folder or NIfTI) read and converted to HU.
+pub fn load_ct_hu(path: &std::path::Path) -> Volume<i16> {
+    open_volume(path, &OpenOptions::default())
+        .unwrap()
+        .into_ct_hu()
+        .unwrap()
+}
 
 /// A label map read as u8.
 pub fn load_u8(path: &std::path::Path) -> Volume<u8> {
@@ -94,4 +103,86 @@ pub fn midbody_canal_ap(
         }
     }
     Some((best as f64 * sp[1], k, i, dir))
+}
+
+/// One reported vertebra checked against the truth.
+#[derive(Debug, Clone, Copy)]
+pub struct Named {
+    pub level: Level,
+    /// Identified (the VerSe rule): the truth centroid of the same label lies within `IDENTIFICATION_MM`.
+    pub ok: bool,
+    /// The true level whose centroid is nearest, when within `IDENTIFICATION_MM`.
+    pub nearest: Option<Level>,
+    /// Cut by the field of view.
+    pub partial: bool,
+}
+
+/// A segmentation's report and each reported vertebra's check (cranial first).
+pub struct Checked {
+    pub report: SpineReport,
+    pub names: Vec<Named>,
+}
+
+/// Segments `ct` and checks each name against the truth label map (VerSe labels).
+pub fn check(ct: &Volume<i16>, truth: &Volume<u8>) -> Checked {
+    let seg = segment(ct, &SegmentOptions::default(), None).unwrap();
+    let props = spinekit_morph::region_props(truth);
+    let names = seg
+        .report
+        .vertebrae
+        .iter()
+        .map(|v| Named {
+            level: v.level,
+            ok: identified(v.label, v.centroid_mm, &props),
+            nearest: props
+                .iter()
+                .min_by(|a, b| {
+                    dist_mm(a.centroid_mm, v.centroid_mm)
+                        .total_cmp(&dist_mm(b.centroid_mm, v.centroid_mm))
+                })
+                .filter(|t| dist_mm(t.centroid_mm, v.centroid_mm) <= IDENTIFICATION_MM)
+                .and_then(|t| Level::from_verse_label(t.label as u8)),
+            partial: v.partial,
+        })
+        .collect();
+    Checked {
+        report: seg.report,
+        names,
+    }
+}
+
+/// The numbering, its evidence and every name with its check, for assertion messages.
+pub fn show(c: &Checked) -> String {
+    let n = &c.report.numbering;
+    let names: Vec<String> = c
+        .names
+        .iter()
+        .zip(&c.report.vertebrae)
+        .map(|(m, v)| {
+            format!(
+                "{}{} (truth {}; ribs {:?}){}",
+                m.level,
+                if m.ok { "" } else { " WRONG" },
+                m.nearest.map_or("-".to_string(), |l| l.to_string()),
+                v.rib_bearing,
+                if m.partial { " partial" } else { "" }
+            )
+        })
+        .collect();
+    format!(
+        "{:?} {:?}: {}\nevidence {:#?}\nnames {names:?}",
+        n.status, n.enumeration, n.reason, n.evidence
+    )
+}
+
+pub fn all_correct(c: &Checked) -> bool {
+    c.names.iter().all(|m| m.ok)
+}
+
+/// A confident numbering must be fully correct; an unsure one must say why.
+pub fn honest(c: &Checked) {
+    match c.report.numbering.status {
+        NumberingStatus::Confident => assert!(all_correct(c), "wrong while confident: {}", show(c)),
+        _ => assert!(!c.report.numbering.reason.is_empty()),
+    }
 }
