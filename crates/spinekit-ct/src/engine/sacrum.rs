@@ -319,6 +319,17 @@ const S1_SLAB_TOP_MM: f64 = 5.0;
 /// …down to this far below it: well beyond an adult S1 body's height (about that of L5, 25–35 mm).
 const S1_SLAB_DEPTH_MM: f64 = 45.0;
 
+/// The sacrum's superior plane when the L5–S1 disc was not found in the CT values: perpendicular to the centreline
+/// at the top of the sacrum segment.
+fn sacrum_top_plane(s: &Spine, sac: &Seg, sp: [f64; 3]) -> DiscPlane {
+    let kc = (sac.hi.round() as usize).clamp(s.k_lo, s.k_hi);
+    DiscPlane {
+        o: [s.p_mm[kc][0], s.p_mm[kc][1], sac.hi * sp[2]],
+        n: s.t[kc],
+        half_gap_mm: 0.0,
+    }
+}
+
 /// The sacrum's entry in the body map: the S1 body only, as the phantom and TotalSegmentator define it, and as
 /// the measurements need it (the S1 superior endplate, the sacral slope and the L5–S1 slip are read from it).
 ///
@@ -343,14 +354,7 @@ pub(super) fn s1_body(
     let Some(sac) = segs.first().filter(|g| g.sacrum) else {
         return;
     };
-    let top = top.unwrap_or_else(|| {
-        let kc = (sac.hi.round() as usize).clamp(s.k_lo, s.k_hi);
-        DiscPlane {
-            o: [s.p_mm[kc][0], s.p_mm[kc][1], sac.hi * sp[2]],
-            n: s.t[kc],
-            half_gap_mm: 0.0,
-        }
-    });
+    let top = top.unwrap_or_else(|| sacrum_top_plane(s, sac, sp));
     let n = top.n;
     // Posterior direction within the endplate plane, and lateral direction.
     let Some(e) = unit3(sub3([0.0, 1.0, 0.0], scale3(n, n[1]))) else {
@@ -596,14 +600,7 @@ pub(crate) fn sacroiliac_contact(
     sp: [f64; 3],
 ) -> Option<Sacroiliac> {
     let sac = segs.first().filter(|g| g.sacrum)?;
-    let top = top.unwrap_or_else(|| {
-        let kc = (sac.hi.round() as usize).clamp(s.k_lo, s.k_hi);
-        DiscPlane {
-            o: [s.p_mm[kc][0], s.p_mm[kc][1], sac.hi * sp[2]],
-            n: s.t[kc],
-            half_gap_mm: 0.0,
-        }
-    });
+    let top = top.unwrap_or_else(|| sacrum_top_plane(s, sac, sp));
     let assessed = segs.len().min(3);
     let [ni, nj, nk] = lab.dims();
     let gap = (SI_GAP_MM / sp[0]).ceil() as usize + 2;
