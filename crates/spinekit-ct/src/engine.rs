@@ -189,6 +189,7 @@ pub fn segment(
     timer.lap("vertebrae", 0.75);
 
     let ribs = detect_ribs(&bone_i, &spine, &segs, sp);
+    cut_ribs(&mut lab_i, &spine, &segs, &ribs, sp);
     let c2 = detect_c2(&cti, &spine, &segs, sp);
     timer.lap("ribs", 0.78);
     let mut naming = name_levels(&segs, sacrum, &ribs, c2);

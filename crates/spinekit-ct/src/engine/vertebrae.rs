@@ -668,3 +668,38 @@ pub(super) fn outer_surface(lab: &Volume<u8>) -> Vec<bool> {
         })
         .collect()
 }
+
+/// Lateral distance from the centreline (mm) beyond which a rib-bearing vertebra holds only rib: the tips of the
+/// thoracic transverse processes, where the rib tubercles articulate, lie about 28–40 mm from the midline (T12 to
+/// T1: canal half-width, articular pillar and a 14–18 mm process, Panjabi's tables as used by the phantom's
+/// morphometry). The growth follows bone up to 55 mm out (lumbar transverse processes are that long), which on a
+/// thoracic vertebra carries the proximal ribs with it; vertebra labels (VerSe, TotalSegmentator) hold no rib.
+pub(super) const RIB_CUT_LATERAL_MM: f64 = 38.0;
+
+/// Unlabels the bone of rib-bearing segments beyond [`RIB_CUT_LATERAL_MM`] from the centreline: the ribs' shafts.
+/// The rib heads and necks, which lie against the body and in front of the transverse process, stay (a known
+/// over-inclusion of a few millilitres per thoracic level).
+pub(super) fn cut_ribs(lab: &mut Volume<u8>, s: &Spine, segs: &[Seg], ribs: &Ribs, sp: [f64; 3]) {
+    let rib_bearing: Vec<bool> = (0..segs.len())
+        .map(|n| !segs[n].sacrum && (ribs[n].0 || ribs[n].1))
+        .collect();
+    if !rib_bearing.iter().any(|&b| b) {
+        return;
+    }
+    let [ni, nj, _] = lab.dims();
+    let plane = ni * nj;
+    lab.data_mut()
+        .par_chunks_mut(plane)
+        .enumerate()
+        .for_each(|(k, sl)| {
+            let x = s.centre[k.clamp(s.k_lo, s.k_hi)][0];
+            for (q, v) in sl.iter_mut().enumerate() {
+                if *v == 0 || !rib_bearing.get(*v as usize - 1).copied().unwrap_or(false) {
+                    continue;
+                }
+                if ((q % ni) as f64 - x).abs() * sp[0] > RIB_CUT_LATERAL_MM {
+                    *v = 0;
+                }
+            }
+        });
+}
