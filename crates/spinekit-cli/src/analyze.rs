@@ -198,7 +198,7 @@ pub fn analyze_ct(
             stages,
             total_ms: t_all.elapsed().as_secs_f64() * 1e3,
             methods: vec![
-                format!("spinekit-ct {}: classical segmentation (bone threshold, marrow enclosed by cortex, column tracing, disc gaps) and level naming from C2, first and last rib, rib count, sacrum and sacroiliac joints, lumbar count, checked against each other and against the final maps", env!("CARGO_PKG_VERSION")),
+                format!("spinekit-ct {}: classical segmentation (bone threshold, marrow enclosed by cortex, column tracing, disc gaps, rib shafts cut from rib-bearing vertebrae) and level naming from C2, first and last rib, rib count, sacrum and sacroiliac joints, lumbar count, checked against each other and against the final maps", env!("CARGO_PKG_VERSION")),
                 format!("spinekit-measure {}: {}", env!("CARGO_PKG_VERSION"), spinekit_measure::SCHEMA),
                 format!("spinekit-bodycomp {}: single-slice body composition, HU windows of clinical-reference §3.1", env!("CARGO_PKG_VERSION")),
                 "Thresholds and definitions: docs/clinical-reference.md (sections cited in each method line)".into(),
