@@ -262,11 +262,11 @@ const SPUR_CORTEX_MM: f64 = 0.8;
 const SPUR_BASE_R_MM: f64 = 2.0;
 const SPUR_TIP_R_MM: f64 = 1.0;
 const BRIDGE_R_MM: f64 = 1.6;
-/// Rim angles (degrees from anterior, positive toward the patient's left) that grow spurs, and the half range
-/// that bridges.
-const SPUR_ANGLES_DEG: [f64; 13] = [
-    -90.0, -75.0, -60.0, -45.0, -30.0, -15.0, 0.0, 15.0, 30.0, 45.0, 60.0, 75.0, 90.0,
-];
+/// Rim angles that grow spurs: every 7.5° (about 3 mm along a lumbar rim, so neighbouring spurs overlap into a
+/// continuous lip) from −90° (patient's right) through 0° (anterior) to +90° (left); and the half range that
+/// bridges.
+const SPUR_STEP_DEG: f64 = 7.5;
+const SPUR_COUNT: usize = 25;
 const BRIDGE_HALF_RANGE_DEG: f64 = 75.0;
 pub const VACUUM_HU: f32 = -900.0;
 /// Aortic plaque density (dense calcification, clinical plaques read 400–1000+ HU).
@@ -364,7 +364,8 @@ pub fn add_to_scene(
             bridge_split_normal: None,
         };
         if spec.osteophyte_mm > 0.0 {
-            for &deg_theta in &SPUR_ANGLES_DEG {
+            for k in 0..SPUR_COUNT {
+                let deg_theta = -90.0 + SPUR_STEP_DEG * k as f64;
                 let th = deg_theta.to_radians();
                 let w = 0.75 + 0.25 * th.cos();
                 let ru = rim(up, false, th);
@@ -492,7 +493,7 @@ pub fn truth(scene: &Scene, plaques: &[Plaque]) -> DegenerationTruth {
             .collect(),
         conventions: "Disc heights: mid-disc rim-plane gap (as in `discs`), normal_height_mm without narrowing. \
             Osteophytes are bone capsules (cortex 0.8 mm at 1000 HU, core = the level's trabecular HU + 120) growing \
-            from the anterior and lateral endplate rims (every 15° from the patient's right, −90°, through \
+            from the anterior and lateral endplate rims (every 7.5° from the patient's right, −90°, through \
             anterior, 0°, to the left, +90°), labelled in `labels` with the vertebra they grow from and absent from \
             `bodies`; a bridge is a pair of spurs meeting at a bridge point, split in `labels` by the plane through \
             it with normal bridge_split_normal. Vacuum: an ellipsoid of gas (−900 HU) in the disc, still labelled \

@@ -34,16 +34,16 @@
 //! [`Degeneration::severe`]) adds, seeded: disc-space narrowing per disc (the column shortens; heights,
 //! angles and alignment in the truth are measured on the narrowed geometry, and the facets of the two
 //! neighbours move closer as the disc does); marginal osteophytes, tapered bony capsules of 3–8 mm with a
-//! cortical rim growing out of the anterior and lateral endplate rims every 15°, optionally bridging the
-//! disc (both neighbours' spurs meet over its anterior and anterolateral margin); vacuum phenomenon (a flat
-//! gas cleft at −900 HU in the nucleus); and calcified plaques (900 HU, 1–2 mm thick arcs of the wall, half
-//! of them on the posterior wall facing the spine) in the abdominal aorta, which is moved forward by the
-//! longest spur so that the spurs do not grow into it. In `labels` each spur belongs to the vertebra it
-//! grows from (a bridge is split at the plane midway between its two halves); `bodies` excludes spurs. Still
-//! simpler than a patient: spurs are separate capsules rather than a continuous lip, no facet hypertrophy,
-//! endplate sclerosis, Schmorl nodes, listhesis or ligamentum flavum calcification. A narrowed disc too thin
-//! for its lordotic wedge gives up angle (posterior edge 1.5 mm), so lordosis falls (severe preset: lumbar
-//! lordosis 55° → 39°), as in degenerative flat back.
+//! cortical rim growing out of the anterior and lateral endplate rims every 7.5° (overlapping into a lip),
+//! optionally bridging the disc (both neighbours' spurs meet over its anterior and anterolateral margin);
+//! vacuum phenomenon (a flat gas cleft at −900 HU in the nucleus); and calcified plaques (900 HU, 1–2 mm
+//! thick arcs of the wall, half of them on the posterior wall facing the spine) in the abdominal aorta,
+//! which is moved forward by the longest spur so that the spurs do not grow into it. In `labels` each spur
+//! belongs to the vertebra it grows from (a bridge is split at the plane midway between its two halves);
+//! `bodies` excludes spurs. Still simpler than a patient: the lip is a row of overlapping capsules; no facet
+//! hypertrophy, endplate sclerosis, Schmorl nodes, listhesis or ligamentum flavum calcification. A narrowed
+//! disc too thin for its lordotic wedge gives up angle (posterior edge 1.5 mm), so lordosis falls (severe
+//! preset: lumbar lordosis 55° → 39°), as in degenerative flat back.
 
 mod config;
 mod degen;
