@@ -8,7 +8,8 @@
 //! whether every reported vertebra lies within 20 mm of the truth centroid of the same label (VerSe
 //! identification rule), the L1–L5 vertebra/body Dice, the discs found, and what explains a failure: reported
 //! vertebrae that cover two truth vertebrae (merged across a disc), truth vertebrae split over two reports, and
-//! aorta or aortic-calcification voxels labelled as vertebra. `degen=none` gives the baseline.
+//! aorta or aortic-calcification voxels labelled as vertebra. `degen=none` gives the baseline; `severe:narrow`
+//! (or `:vacuum`, `:spurs`, `:plaques`) keeps only that component of a preset.
 
 use spinekit_anatomy::{Level, Tissue};
 use spinekit_ct::{segment, SegmentOptions};
@@ -17,6 +18,33 @@ use std::collections::BTreeMap;
 
 fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
     (0..3).map(|i| (a[i] - b[i]).powi(2)).sum::<f64>().sqrt()
+}
+
+/// One component of a preset (`narrow`, `vacuum`, `spurs` with their bridges, `plaques`), or `all`.
+fn only(mut d: Degeneration, part: &str) -> Degeneration {
+    assert!(
+        ["all", "narrow", "vacuum", "spurs", "plaques"].contains(&part),
+        "component {part}"
+    );
+    if part == "all" {
+        return d;
+    }
+    for x in &mut d.discs {
+        if part != "narrow" {
+            x.height_factor = 1.0;
+        }
+        if part != "vacuum" {
+            x.vacuum = false;
+        }
+        if part != "spurs" {
+            x.osteophyte_mm = 0.0;
+            x.bridging = false;
+        }
+    }
+    if part != "plaques" {
+        d.aortic_plaques = 0;
+    }
+    d
 }
 
 fn main() {
@@ -47,7 +75,7 @@ fn main() {
         }
     }
     let lumbar = [Level::L1, Level::L2, Level::L3, Level::L4, Level::L5];
-    let aorta = [Tissue::Aorta.code(), Tissue::Calcification.code()];
+    let (lumen, plaque) = (Tissue::Aorta.code(), Tissue::Calcification.code());
     for d in &degens {
         for &vox in &voxels {
             for &hu in &hus {
@@ -57,9 +85,13 @@ fn main() {
                 c.seed = seed;
                 c.degeneration = match d.as_str() {
                     "none" => None,
-                    g => Some(Degeneration::preset(
-                        g.parse::<DegenerationPreset>().expect("degen"),
-                    )),
+                    g => {
+                        let (grade, part) = g.split_once(':').unwrap_or((g, "all"));
+                        let preset = Degeneration::preset(
+                            grade.parse::<DegenerationPreset>().expect("degen"),
+                        );
+                        Some(only(preset, part))
+                    }
                 };
                 let t0 = std::time::Instant::now();
                 let p = generate(&c, None).unwrap();
@@ -153,8 +185,9 @@ fn main() {
                         continue;
                     }
                     *overlap.entry(s).or_default().entry(t).or_insert(0) += 1;
-                    if aorta.contains(&tis) {
-                        *aortic.entry(s).or_insert(0usize) += 1;
+                    if tis == lumen || tis == plaque {
+                        let e = aortic.entry(s).or_insert([0usize; 2]);
+                        e[usize::from(tis == plaque)] += 1;
                     }
                 }
                 let mut merged = Vec::new();
@@ -189,7 +222,9 @@ fn main() {
                     println!("  SPLIT: {}", split.join("; "));
                 }
                 if !aortic.is_empty() {
-                    println!("  AORTA in vertebra labels (label: voxels): {aortic:?}");
+                    println!(
+                        "  AORTA in vertebra labels (label: [lumen, calcified wall] voxels): {aortic:?}"
+                    );
                 }
                 if std::env::var_os("VERBOSE").is_some() {
                     for e in &n.evidence {
