@@ -61,6 +61,10 @@ pub struct PhantomControls {
     /// Noise standard deviation in water, HU.
     #[arg(long, value_name = "HU")]
     noise_hu: Option<f64>,
+    /// Degenerative spine of an older adult: `moderate` or `severe` (narrowed discs, osteophytes, vacuum discs,
+    /// aortic calcification).
+    #[arg(long, value_name = "GRADE")]
+    degeneration: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -207,6 +211,11 @@ impl PhantomControls {
         }
         if let Some(n) = self.noise_hu {
             set(&mut j, "noise_sigma_hu", n.into());
+        }
+        if let Some(d) = &self.degeneration {
+            let grade: spinekit_phantom::DegenerationPreset = d.parse().map_err(bad)?;
+            let preset = spinekit_phantom::Degeneration::preset(grade);
+            set(&mut j, "degeneration", serde_json::to_value(preset)?);
         }
         let cfg: PhantomConfig =
             serde_json::from_value(j).map_err(|e| bad(format!("invalid phantom option: {e}")))?;

@@ -1,5 +1,6 @@
 //! Every control of the phantom, with defaults and validation.
 
+use crate::degen::Degeneration;
 use crate::error::{cfg_err, PhantomError};
 use serde::{Deserialize, Serialize};
 pub use spinekit_anatomy::ContrastPhase;
@@ -42,6 +43,10 @@ pub struct PhantomConfig {
     pub noise_sigma_hu: f64,
     /// Body habitus.
     pub body: BodyHabitus,
+    /// Degenerative changes of older adults (narrowed discs, osteophytes, vacuum discs, aortic calcification);
+    /// none by default. Left out of the JSON when none, so older configurations and truths read the same.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub degeneration: Option<Degeneration>,
 }
 
 impl Default for PhantomConfig {
@@ -65,6 +70,7 @@ impl Default for PhantomConfig {
             aorta_hu: None,
             noise_sigma_hu: 15.0,
             body: BodyHabitus::default(),
+            degeneration: None,
         }
     }
 }
@@ -374,6 +380,9 @@ impl PhantomConfig {
         }
         if b.abdomen_ap_mm < 2.0 * b.subcutaneous_fat_mm + 120.0 {
             return cfg_err("body.subcutaneous_fat_mm is too thick for body.abdomen_ap_mm");
+        }
+        if let Some(d) = &self.degeneration {
+            d.validate(e)?;
         }
         Ok(())
     }

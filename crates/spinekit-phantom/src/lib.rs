@@ -12,7 +12,8 @@
 //!
 //! # Label maps
 //! - `labels`: whole vertebrae, VerSe'20 numbers (1–7 C1–C7, 8–19 T1–T12, 20–24 L1–L5, 25 L6, 26 sacrum,
-//!   28 T13); ribs, pelvis and femora are 0. A voxel belongs to the vertebra whose solid contains its centre.
+//!   28 T13); ribs, pelvis and femora are 0. A voxel belongs to the vertebra whose solid contains its centre
+//!   (osteophytes included: each belongs to the vertebra it grows from).
 //! - `bodies`: vertebral bodies only (same numbers; for the sacrum its top segment).
 //! - `discs`: each disc carries the VerSe number of the vertebra **above** it (L4-L5 → 23, L5-S1 → 24).
 //! - `canal`: 1 CSF in the dural sac, 2 spinal cord ([`spinekit_anatomy::CanalLabel`]).
@@ -26,10 +27,26 @@
 //! a little more); whole vertebrae median 196 vs 172; L3 muscle window (−29…150 HU) mean 37 ± 28 vs
 //! 20 ± 28 (the real patient's muscle is fattier); L3 fat window (−190…−30 HU) mean −100 ± 21 vs −95 ± 27.
 //! Shapes are analytic (ellipses, capsules, shells), so the anatomy is plausible to an algorithm but
-//! simpler than a patient: no vertebral rotation in scoliosis, no osteophytes or degenerated discs, smooth
-//! organ outlines, bowel as ellipsoids with air–fluid levels.
+//! simpler than a patient: no vertebral rotation in scoliosis, smooth organ outlines, bowel as ellipsoids
+//! with air–fluid levels.
+//!
+//! Degeneration is off by default. [`PhantomConfig::degeneration`] (presets [`Degeneration::moderate`] and
+//! [`Degeneration::severe`]) adds, seeded: disc-space narrowing per disc (the column shortens; heights,
+//! angles and alignment in the truth are measured on the narrowed geometry, and the facets of the two
+//! neighbours move closer as the disc does); marginal osteophytes, tapered bony capsules of 3–8 mm with a
+//! cortical rim growing out of the anterior and lateral endplate rims every 7.5° (overlapping into a lip),
+//! optionally bridging the disc (both neighbours' spurs meet over its anterior and anterolateral margin);
+//! vacuum phenomenon (a flat gas cleft at −900 HU in the nucleus); and calcified plaques (900 HU, 1–2 mm
+//! thick arcs of the wall, half of them on the posterior wall facing the spine) in the abdominal aorta,
+//! which is moved forward by the longest spur so that the spurs do not grow into it. In `labels` each spur
+//! belongs to the vertebra it grows from (a bridge is split at the plane midway between its two halves);
+//! `bodies` excludes spurs. Still simpler than a patient: the lip is a row of overlapping capsules; no facet
+//! hypertrophy, endplate sclerosis, Schmorl nodes, listhesis or ligamentum flavum calcification. A narrowed
+//! disc too thin for its lordotic wedge gives up angle (posterior edge 1.5 mm), so lordosis falls (severe
+//! preset: lumbar lordosis 55° → 39°), as in degenerative flat back.
 
 mod config;
+mod degen;
 mod error;
 mod math;
 mod morphometry;
@@ -45,6 +62,10 @@ mod truth;
 pub use config::{
     BodyHabitus, ContrastPhase, FractureSpec, GridSize, LevelHu, PhantomConfig, SagittalProfile,
     Scoliosis, Side, MAX_VOXELS,
+};
+pub use degen::{
+    AorticPlaqueTruth, DegeneratedDiscTruth, Degeneration, DegenerationPreset, DegenerationTruth,
+    DiscDegeneration,
 };
 pub use error::PhantomError;
 pub use morphometry::{dims as level_dimensions, LevelDims, HEIGHT_POSITIONS};
@@ -157,7 +178,7 @@ pub fn generate(cfg: &PhantomConfig, progress: Option<Progress>) -> Result<Phant
         origin: [0, 1, 2].map(|a| -0.5 * (dims[a] as f64 - 1.0) * sp[a]),
         spacing: sp,
     };
-    let scene = scene::build(&model, &cfg.screws);
+    let scene = scene::build(&model, &cfg.screws, cfg.degeneration.as_ref(), cfg.seed);
     let zs: Vec<f64> = (0..dims[2]).map(|k| grid.z(k)).collect();
     let softm = soft::SoftModel::new(cfg, &model, &scene, zs);
     report("rasterising slices", 0.0);
@@ -170,7 +191,7 @@ pub fn generate(cfg: &PhantomConfig, progress: Option<Progress>) -> Result<Phant
     };
     let (maps, stats) = raster::rasterise(&ctx, progress);
     report("measuring truth", 1.0);
-    let truth = truth::compute(&truth::TruthInput {
+    let mut truth = truth::compute(&truth::TruthInput {
         cfg,
         model: &model,
         scene: &scene,
@@ -179,6 +200,10 @@ pub fn generate(cfg: &PhantomConfig, progress: Option<Progress>) -> Result<Phant
         stats: &stats,
         aorta_hu: softm.enh.aorta,
     });
+    truth.degeneration = cfg
+        .degeneration
+        .as_ref()
+        .map(|_| degen::truth(&scene, &softm.degen_plaques));
     let geom = Geometry {
         origin_mm: grid.origin,
         spacing_mm: sp,

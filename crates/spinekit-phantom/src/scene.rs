@@ -50,7 +50,13 @@ pub struct Prim {
 }
 
 impl Prim {
-    fn new(frame: Frame, shape: Shape, cortex_mm: f64, mat: Mat, segment: Option<usize>) -> Prim {
+    pub fn new(
+        frame: Frame,
+        shape: Shape,
+        cortex_mm: f64,
+        mat: Mat,
+        segment: Option<usize>,
+    ) -> Prim {
         let (lo, hi) = shape.local_bounds();
         let (lo, hi) = world_bounds(&frame, lo, hi);
         Prim {
@@ -99,6 +105,8 @@ pub struct Scene {
     pub screws: Vec<(Level, usize, V3, V3, f64)>,
     /// Iliac crest top z (world) for the soft-tissue model.
     pub iliac_crest_z: f64,
+    /// What the degenerative model generated per disc (empty without degeneration).
+    pub degeneration: Vec<crate::degen::DegeneratedDiscTruth>,
 }
 
 /// Cortical HU of vertebral bodies and of posterior elements. The real vertebral shell is thin (≈ 0.4 mm) and
@@ -163,7 +171,12 @@ fn mirror(v: V3, side: f64) -> V3 {
 }
 
 /// Builds the scene for a placed spine model.
-pub fn build(model: &SpineModel, screws: &[Level]) -> Scene {
+pub fn build(
+    model: &SpineModel,
+    screws: &[Level],
+    degeneration: Option<&crate::degen::Degeneration>,
+    seed: u64,
+) -> Scene {
     let mut sc = Scene {
         pedicles: vec![None; model.segments.len()],
         rib_heads: vec![None; model.segments.len()],
@@ -192,6 +205,9 @@ pub fn build(model: &SpineModel, screws: &[Level]) -> Scene {
             }
             sc.pedicles[i] = Some(p2);
         }
+    }
+    if let Some(d) = degeneration {
+        sc.degeneration = crate::degen::add_to_scene(&mut sc, model, d, seed);
     }
     add_screws(&mut sc, model, screws);
     sc

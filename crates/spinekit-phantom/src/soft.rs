@@ -104,6 +104,10 @@ pub struct SoftModel {
     pub loops: Vec<Loop>,
     /// Vascular calcifications: (z, angle, arc half-width rad, thickness mm).
     pub plaques: Vec<(f64, f64, f64, f64)>,
+    /// Degenerative aortic plaques (empty without degeneration).
+    pub degen_plaques: Vec<crate::degen::Plaque>,
+    /// How far (mm) the aorta is moved forward so that osteophytes do not grow into it (0 without them).
+    pub aorta_shift_mm: f64,
     pub table_y: f64,
     pub enh: Enhancement,
     pub sc_fat: f64,
@@ -384,12 +388,23 @@ impl SoftModel {
                 rng.random_range(3.0..9.0),
             ));
         }
+        // Degeneration: seeded plaques from the aortic bifurcation to above T12, and the aorta drapes over the
+        // osteophytes in front of the bodies.
+        let (degen_plaques, aorta_shift_mm) = match &cfg.degeneration {
+            Some(d) => (
+                crate::degen::plaques(d, cfg.seed, z_l4, z_t12 + 20.0),
+                d.max_osteophyte_mm(),
+            ),
+            None => (Vec::new(), 0.0),
+        };
         SoftModel {
             spine,
             outline,
             z,
             loops,
             plaques,
+            degen_plaques,
+            aorta_shift_mm,
             table_y,
             enh: Enhancement::new(cfg.contrast_phase, cfg.aorta_hu),
             sc_fat,
@@ -922,10 +937,11 @@ impl SoftModel {
         // Aorta (bifurcating at L4) with wall calcifications, IVC and iliac vessels.
         let yv = s.y - s.half_d;
         let thoracic = z > self.z_dome;
+        let sh = self.aorta_shift_mm;
         let (ax, ay, ar) = if thoracic {
-            (s.x + 20.0, yv - 6.0, 13.0)
+            (s.x + 20.0 + 0.5 * sh, yv - 6.0 - sh, 13.0)
         } else {
-            (s.x + 12.0, yv - 14.0, 11.0)
+            (s.x + 12.0, yv - 14.0 - sh, 11.0)
         };
         if z > self.z_l4 {
             ops.push(Op::ellipse(ax, ay, ar, ar, e.aorta as f32, Tissue::Aorta));
@@ -952,6 +968,31 @@ impl SoftModel {
                         Tissue::Calcification,
                     ));
                 }
+            }
+            for p in self
+                .degen_plaques
+                .iter()
+                .filter(|p| (p.z0..=p.z1).contains(&z))
+            {
+                // An arc of the wall: the outer `thick` mm of the lumen's edge in one quadrant.
+                let inner = ar - p.thick;
+                let mut op = Op::ellipse(
+                    ax,
+                    ay,
+                    ar,
+                    ar,
+                    crate::degen::PLAQUE_HU,
+                    Tissue::Calcification,
+                );
+                op.kind = OpKind::Ring(inner, inner, inner);
+                let q = 0.45 * ar;
+                match p.sector {
+                    0 => op.y_min = ay + q,
+                    1 => op.x_min = ax + q,
+                    2 => op.x_max = ax - q,
+                    _ => op.y_max = ay - q,
+                }
+                ops.push(op);
             }
         } else if z > self.hips[0].z - 40.0 {
             let t = ((self.z_l4 - z) / 120.0).clamp(0.0, 1.0);

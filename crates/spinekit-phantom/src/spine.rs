@@ -72,8 +72,10 @@ pub struct DiscModel {
     /// Index of the upper and lower segment in [`SpineModel::segments`].
     pub upper: usize,
     pub lower: usize,
-    /// Mid-disc height used (after widening for strong wedging).
+    /// Mid-disc height used (after widening for strong wedging and any degenerative narrowing).
     pub height_mm: f64,
+    /// The height without degenerative narrowing.
+    pub normal_height_mm: f64,
 }
 
 /// The whole column plus pelvic landmarks, in a provisional world frame (top sacral endplate centre at 0).
@@ -417,20 +419,39 @@ pub fn build(cfg: &PhantomConfig) -> SpineModel {
             upper: segs[i].level,
             lower: segs[lower_idx].level,
         };
-        let dpsi = lordosis_of.get(&disc).copied().unwrap_or(0.0);
+        let mut dpsi = lordosis_of.get(&disc).copied().unwrap_or(0.0);
         let body = segs[i].body.expect("free vertebrae below C1 have bodies");
         let s_t = body.rim_slope();
-        let psi_inf = lower_psi_sup - dpsi;
-        let psi = psi_inf + s_t.atan();
-        let r = Rot::about_y(segs[i].phi).mul(&Rot::about_x(psi));
-        let n_b = r.apply(v3(0.0, s_t, 1.0).normalized());
         let lower_body = segs[lower_idx].body.expect("body");
         let half_w = 0.5 * (body.a + lower_body.a);
         let half_d = 0.5 * (body.b + lower_body.b);
         let dphi = (segs[i].phi - segs[lower_idx].phi).abs();
         let nominal = dims(segs[i].level).disc_below_mm;
-        let needed = 1.5 + half_d * dpsi.abs().tan() + half_w * dphi.tan();
-        let m = nominal.max(needed);
+        let wedge = |dpsi: f64| 1.5 + half_d * dpsi.abs().tan() + half_w * dphi.tan();
+        let m_normal = nominal.max(wedge(dpsi));
+        // Degenerative narrowing scales the nominal height. A narrowed disc cannot keep a wedge taller than
+        // itself: its sagittal angle shrinks until the posterior edge is 1.5 mm (the lordosis lost with it is
+        // what degenerated spines lose; the truth measures it on the geometry).
+        let factor = cfg
+            .degeneration
+            .as_ref()
+            .and_then(|d| d.disc(segs[i].level))
+            .map_or(1.0, |d| d.height_factor);
+        let m = if factor < 1.0 {
+            let target = factor * nominal;
+            segs[i].dims.disc_below_mm = target;
+            let room = ((target - 1.5 - half_w * dphi.tan()) / half_d).max(0.0);
+            if dpsi.abs().tan() > room {
+                dpsi = dpsi.signum() * room.atan();
+            }
+            target.max(wedge(dpsi))
+        } else {
+            m_normal
+        };
+        let psi_inf = lower_psi_sup - dpsi;
+        let psi = psi_inf + s_t.atan();
+        let r = Rot::about_y(segs[i].phi).mul(&Rot::about_x(psi));
+        let n_b = r.apply(v3(0.0, s_t, 1.0).normalized());
         let n_d = (n_l + n_b).normalized();
         let p_u = p_l + n_d * m;
         let centre = p_u + r.apply(v3(0.0, 0.0, 0.5 * body.rim_height(0.0)));
@@ -441,6 +462,7 @@ pub fn build(cfg: &PhantomConfig) -> SpineModel {
             upper: i,
             lower: lower_idx,
             height_mm: m,
+            normal_height_mm: m_normal,
         });
         lower_idx = i;
     }

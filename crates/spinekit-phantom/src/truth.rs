@@ -36,6 +36,9 @@ pub struct Truth {
     pub contrast_phase: crate::config::ContrastPhase,
     pub aorta_hu: f64,
     pub noise_sigma_hu_reference: f64,
+    /// What the degenerative model generated (absent when the configuration has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub degeneration: Option<crate::degen::DegenerationTruth>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -712,6 +715,7 @@ pub fn compute(inp: &TruthInput) -> Truth {
         contrast_phase: cfg.contrast_phase,
         aorta_hu: inp.aorta_hu,
         noise_sigma_hu_reference: cfg.noise_sigma_hu,
+        degeneration: None,
     }
 }
 
