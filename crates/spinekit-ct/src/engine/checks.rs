@@ -15,6 +15,11 @@ const VOLUME_RATIO_MIN: f64 = 0.5;
 const SPACING_RATIO_MIN: f64 = 0.5;
 const SPACING_RATIO_MAX: f64 = 1.6;
 
+/// A vertebra taller (disc plane to disc plane) than this many times its neighbours' median spans a disc that
+/// was not found: two vertebrae under one name (a narrowed, 3–4 mm disc of an older spine at coarse slices).
+/// Adjacent segments differ by about 10 %; a severe crush fracture shortens one, it never lengthens it.
+const HEIGHT_RATIO_MAX: f64 = 1.45;
+
 /// Confidence given to a vertebra whose map fails a check.
 const FLAGGED_CONFIDENCE: f64 = 0.3;
 
@@ -22,7 +27,7 @@ fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
     (0..3).map(|i| (a[i] - b[i]).powi(2)).sum::<f64>().sqrt()
 }
 
-/// Flags vertebrae whose volume or centroid spacing is implausible next to their neighbours: their confidence
+/// Flags vertebrae whose volume, height or centroid spacing is implausible next to their neighbours: their confidence
 /// drops, the numbering status becomes at most `uncertain` and the reason says which vertebra and why.
 pub(super) fn check_delineation(report: &mut SpineReport) {
     // Free vertebrae wholly in view, in the report's order (cranial first).
@@ -55,6 +60,29 @@ pub(super) fn check_delineation(report: &mut SpineReport) {
                     "{} holds {:.0} ml, {r:.1} times its neighbours (a vertebra split, merged or partly given to a \
                      neighbour: check its outline)",
                     vs[i].level, vs[i].volume_ml
+                ),
+            ));
+        }
+    }
+    for (n, &i) in idx.iter().enumerate() {
+        let Some(h) = vs[i].height_mm else { continue };
+        let neighbours: Vec<f64> = [n.checked_sub(1), Some(n + 1)]
+            .into_iter()
+            .flatten()
+            .filter_map(|m| idx.get(m))
+            .filter_map(|&j| vs[j].height_mm)
+            .collect();
+        let Some(m) = median(neighbours) else {
+            continue;
+        };
+        if h / m > HEIGHT_RATIO_MAX {
+            doubts.push((
+                i,
+                format!(
+                    "{} is {h:.0} mm from disc to disc, {:.1} times its neighbours (a disc not found: two \
+                     vertebrae under one name?)",
+                    vs[i].level,
+                    h / m
                 ),
             ));
         }
@@ -175,5 +203,37 @@ mod tests {
         assert_eq!(r.vertebrae[2].confidence, FLAGGED_CONFIDENCE);
         assert_eq!(r.vertebrae[4].confidence, FLAGGED_CONFIDENCE);
         assert_eq!(r.vertebrae[0].confidence, 0.9);
+    }
+
+    #[test]
+    fn a_segment_twice_as_tall_as_its_neighbours_is_flagged() {
+        let mut r = report(&[
+            (Level::L1, 50.0, 100.0),
+            (Level::L2, 55.0, 66.0),
+            (Level::L3, 80.0, 20.0),
+            (Level::L4, 60.0, -25.0),
+        ]);
+        for (v, h) in r.vertebrae.iter_mut().zip([34.0, 35.0, 62.0, 36.0]) {
+            v.height_mm = Some(h);
+        }
+        check_delineation(&mut r);
+        assert_eq!(r.numbering.status, NumberingStatus::Uncertain);
+        assert!(
+            r.numbering.reason.contains("L3 is 62 mm"),
+            "{}",
+            r.numbering.reason
+        );
+        assert_eq!(r.vertebrae[2].confidence, FLAGGED_CONFIDENCE);
+        // Heights within 10 % of each other pass.
+        let mut ok = report(&[
+            (Level::L1, 50.0, 100.0),
+            (Level::L2, 55.0, 66.0),
+            (Level::L3, 58.0, 31.0),
+        ]);
+        for (v, h) in ok.vertebrae.iter_mut().zip([34.0, 35.0, 37.0]) {
+            v.height_mm = Some(h);
+        }
+        check_delineation(&mut ok);
+        assert_eq!(ok.numbering.status, NumberingStatus::Confident);
     }
 }
