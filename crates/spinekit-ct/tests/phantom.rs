@@ -390,7 +390,8 @@ fn heights_follow_the_centreline() {
 /// Thoracic vertebrae hold no rib: the growth follows bone 55 mm out (for the lumbar transverse processes), which
 /// on a rib-bearing vertebra carried the proximal ribs with it: T1–T12 at 2 mm gave vertebra Dice 0.67–0.82 (mean
 /// 0.756) against the phantom's labels, which like VerSe and TotalSegmentator hold no rib. With the rib shafts cut
-/// 38 mm from the centreline: 0.74–0.85, mean 0.785 (1 mm C7–L2 phantom: T1–T12 0.77–0.89, was 0.65–0.87). The
+/// 38 mm from the centreline: 0.74–0.85, mean 0.785 (1 mm C7–L2 phantom: T1–T12 0.77–0.89; 0.65–0.87 with the
+/// input-grid surface refinement alone, 0.61–0.83 before either). The
 /// rib heads and necks inside 38 mm remain (the open part of issue #4's thoracic delineation).
 #[test]
 fn thoracic_vertebrae_hold_no_rib_shafts() {
