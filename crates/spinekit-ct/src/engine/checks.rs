@@ -42,17 +42,21 @@ pub(super) fn check_delineation(report: &mut SpineReport) {
     }
     let vs = &report.vertebrae;
     let mut doubts: Vec<(usize, String)> = Vec::new();
-    for (n, &i) in idx.iter().enumerate() {
+    // A vertebra's value over the median of its neighbours' (the one or two adjacent in `idx`).
+    let ratio = |n: usize, value: &dyn Fn(usize) -> Option<f64>| -> Option<f64> {
+        let own = value(idx[n])?;
         let neighbours: Vec<f64> = [n.checked_sub(1), Some(n + 1)]
             .into_iter()
             .flatten()
             .filter_map(|m| idx.get(m))
-            .map(|&j| vs[j].volume_ml)
+            .filter_map(|&j| value(j))
             .collect();
-        let Some(m) = median(neighbours) else {
+        Some(own / median(neighbours)?)
+    };
+    for (n, &i) in idx.iter().enumerate() {
+        let Some(r) = ratio(n, &|j| Some(vs[j].volume_ml)) else {
             continue;
         };
-        let r = vs[i].volume_ml / m;
         if !(VOLUME_RATIO_MIN..=1.0 / VOLUME_RATIO_MIN).contains(&r) {
             doubts.push((
                 i,
@@ -65,24 +69,16 @@ pub(super) fn check_delineation(report: &mut SpineReport) {
         }
     }
     for (n, &i) in idx.iter().enumerate() {
-        let Some(h) = vs[i].height_mm else { continue };
-        let neighbours: Vec<f64> = [n.checked_sub(1), Some(n + 1)]
-            .into_iter()
-            .flatten()
-            .filter_map(|m| idx.get(m))
-            .filter_map(|&j| vs[j].height_mm)
-            .collect();
-        let Some(m) = median(neighbours) else {
+        let (Some(h), Some(r)) = (vs[i].height_mm, ratio(n, &|j| vs[j].height_mm)) else {
             continue;
         };
-        if h / m > HEIGHT_RATIO_MAX {
+        if r > HEIGHT_RATIO_MAX {
             doubts.push((
                 i,
                 format!(
-                    "{} is {h:.0} mm from disc to disc, {:.1} times its neighbours (a disc not found: two \
+                    "{} is {h:.0} mm from disc to disc, {r:.1} times its neighbours (a disc not found: two \
                      vertebrae under one name?)",
-                    vs[i].level,
-                    h / m
+                    vs[i].level
                 ),
             ));
         }
