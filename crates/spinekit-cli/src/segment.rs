@@ -111,11 +111,13 @@ pub fn write_segmentation(dir: &Path, seg: &Segmentation) -> CmdResult {
         "software": format!("spinekit {}", env!("CARGO_PKG_VERSION")),
         "disclaimer": "Research software, not a medical device. Not for diagnosis or treatment decisions.",
         "method": "classical image analysis (spinekit-ct): bone ≥ 180 HU with cortex, marrow enclosed by cortex whatever its \
-                   density (the scan's first and last slices count as closed); vertebrae grown through bone from the \
-                   body cores, rib shafts beyond 38 mm cut from rib-bearing vertebrae, outer surface refined on the \
-                   input grid (< 150 HU left out); height = distance between the disc planes on the centreline; column traced through body centres (into the neck up to C2); discs = gaps in bone along \
-                   the centreline; names from C2's dens, first and last rib, rib count, sacrum and sacroiliac joints \
-                   and lumbar count, checked against each other and against the final maps (volume, spacing)",
+                   density (the scan's first and last slices count as closed); column traced through body centres \
+                   (into the neck up to C2); discs = gaps in bone along the centreline; vertebrae grown through bone \
+                   from the body cores (loose calcifications in front of the column left out), rib shafts beyond \
+                   38 mm cut from rib-bearing vertebrae, outer surface refined on the input grid (< 150 HU left out); \
+                   height = distance between the disc planes on the centreline; names from C2's dens, first and last \
+                   rib, rib count, sacrum and sacroiliac joints and lumbar count, checked against each other and \
+                   against the final maps (volume, height, spacing)",
         "coordinates": "DICOM patient LPS, millimetres",
         "label_numbering": "VerSe: 1–7 C1–C7, 8–19 T1–T12, 20–24 L1–L5, 25 L6, 26 sacrum, 28 T13; discs 100 + label of the level above",
         "report": seg.report,

@@ -143,6 +143,8 @@ pub fn segment(
 
     let sp = gi.spacing_mm;
     let spine = trace_spine(&filled, &body, sp)?;
+    let mut filled = filled;
+    drop_loose_anterior_bone(&mut filled, &analysis, &spine, sp);
     timer.lap("centreline", 0.55);
 
     let (mut segs, normals) = find_vertebrae(&filled, &analysis, &spine, sp)?;

@@ -279,3 +279,97 @@ pub(super) fn fill_bone(bone: &Volume<u8>, cti: &Volume<i16>) -> Volume<u8> {
         .collect();
     Volume::from_vec(bone.dims(), *bone.geometry(), data).expect("dims")
 }
+
+/// Largest loose bone piece (ml) in front of the column that is taken for a vessel's calcification, not vertebra.
+const LOOSE_ANTERIOR_MAX_ML: f64 = 10.0;
+
+/// Removes from the filled mask the bone pieces that lie in front of the vertebral bodies without touching the
+/// column in the unclosed mask (calcified plaques in the aortic wall of older patients), together with the fill
+/// they brought (the closing's bridges to the bodies and the lumen their ring encloses), so that the vertebrae
+/// cannot grow into the aorta. Osteophytes grow from the endplate rims and touch their vertebra; they stay.
+/// Returns the volume removed (ml).
+pub(super) fn drop_loose_anterior_bone(
+    filled: &mut Volume<u8>,
+    analysis: &Volume<u8>,
+    s: &Spine,
+    sp: [f64; 3],
+) -> f64 {
+    let [ni, nj, nk] = analysis.dims();
+    let plane = ni * nj;
+    let vox_ml = sp.iter().product::<f64>() / 1000.0;
+    let front_mm = s.depth_mm / 2.0;
+    // Offset (mm) in front of the body centre: positive = anterior.
+    let ahead = |q: usize| -> Option<f64> {
+        let (j, k) = ((q / ni) % nj, q / plane);
+        (s.k_lo..=s.k_hi)
+            .contains(&k)
+            .then(|| (s.centre[k][1] - j as f64) * sp[1])
+    };
+    let lateral = |q: usize| -> f64 {
+        let (i, k) = (q % ni, (q / plane).clamp(s.k_lo, s.k_hi));
+        (i as f64 - s.centre[k][0]).abs() * sp[0]
+    };
+    let comps = morph::label_components(analysis, morph::Connectivity::TwentySix);
+    let n = comps.count();
+    if n == 0 {
+        return 0.0;
+    }
+    // Per component: voxels, summed offset ahead of the body centre, and whether it lies in the column's slices
+    // and lateral band.
+    let mut sum_ahead = vec![0.0f64; n + 1];
+    let mut inside = vec![0usize; n + 1];
+    for (q, &l) in comps.labels.iter().enumerate() {
+        if l == 0 {
+            continue;
+        }
+        if let Some(a) = ahead(q) {
+            if lateral(q) <= 55.0 {
+                sum_ahead[l as usize] += a;
+                inside[l as usize] += 1;
+            }
+        }
+    }
+    let loose: Vec<bool> = (0..=n)
+        .map(|l| {
+            l > 0
+                && inside[l] > 0
+                && inside[l] == comps.sizes[l]
+                && (comps.sizes[l] as f64) * vox_ml <= LOOSE_ANTERIOR_MAX_ML
+                && sum_ahead[l] / inside[l] as f64 > front_mm + 2.0
+        })
+        .collect();
+    if !loose.iter().any(|&b| b) {
+        return 0.0;
+    }
+    // Flood from the loose pieces through the fill they brought (filled but not bone) that lies in front of the
+    // bodies' front line.
+    let f = filled.data_mut();
+    let mut stack: Vec<usize> = Vec::new();
+    let mut removed = 0usize;
+    for (q, &l) in comps.labels.iter().enumerate() {
+        if loose[l as usize] && f[q] != 0 {
+            f[q] = 0;
+            removed += 1;
+            stack.push(q);
+        }
+    }
+    let a = analysis.data();
+    while let Some(q) = stack.pop() {
+        let (i, j, k) = (q % ni, (q / ni) % nj, q / plane);
+        for (ok, r) in [
+            (i > 0, q.wrapping_sub(1)),
+            (i + 1 < ni, q + 1),
+            (j > 0, q.wrapping_sub(ni)),
+            (j + 1 < nj, q + ni),
+            (k > 0, q.wrapping_sub(plane)),
+            (k + 1 < nk, q + plane),
+        ] {
+            if ok && f[r] != 0 && a[r] == 0 && ahead(r).is_some_and(|d| d > front_mm) {
+                f[r] = 0;
+                removed += 1;
+                stack.push(r);
+            }
+        }
+    }
+    removed as f64 * vox_ml
+}
