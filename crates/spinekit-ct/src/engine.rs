@@ -138,12 +138,11 @@ pub fn segment(
             })
             .collect(),
     )?;
-    let filled = fill_bone(&analysis, &cti);
+    let mut filled = fill_bone(&analysis, &cti);
     timer.lap("fill", 0.45);
 
     let sp = gi.spacing_mm;
     let spine = trace_spine(&filled, &body, sp)?;
-    let mut filled = filled;
     drop_loose_anterior_bone(&mut filled, &analysis, &spine, sp);
     timer.lap("centreline", 0.55);
 

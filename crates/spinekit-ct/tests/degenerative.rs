@@ -4,7 +4,7 @@
 //! severe preset) are what breaks delineation; bridges, spurs and gas do not. The numbering must stay honest.
 
 mod common;
-use common::{check, honest, show, Checked};
+use common::{check_report, honest, show, Checked};
 use spinekit_anatomy::{Level, Tissue};
 use spinekit_ct::NumberingStatus;
 use spinekit_phantom::{generate, Degeneration, PhantomConfig};
@@ -26,7 +26,7 @@ fn run(d: Degeneration, voxel_mm: [f64; 3], trabecular_hu: f64) -> (Checked, Vec
             )
         })
         .collect();
-    let c = check(&p.ct, &p.labels);
+    let c = check_report(seg.report, &p.labels);
     eprintln!(
         "{voxel_mm:?} mm, {trabecular_hu} HU: {}\n{dice:.3?}",
         show(&c)

@@ -180,28 +180,16 @@ pub(super) const SURFACE_MIN_HU: f64 = 150.0;
 /// accepts partial-volumed cortex down to 130 HU, which at 3 mm puts a shell of half-bone voxels around every
 /// vertebra. Only voxels with an unlabelled 6-neighbour are removed, so marrow inside stays.
 pub(super) fn peel_faint_surface(lab: &mut Volume<u8>, cti: &Volume<i16>, min_hu: f64) {
-    let [ni, nj, nk] = lab.dims();
-    let src = lab.data().to_vec();
-    let out = lab.data_mut();
-    for k in 0..nk {
-        for j in 0..nj {
-            for i in 0..ni {
-                let q = i + ni * (j + nj * k);
-                if src[q] == 0 || (cti.data()[q] as f64) >= min_hu {
-                    continue;
-                }
-                let open = (i > 0 && src[q - 1] == 0)
-                    || (i + 1 < ni && src[q + 1] == 0)
-                    || (j > 0 && src[q - ni] == 0)
-                    || (j + 1 < nj && src[q + ni] == 0)
-                    || (k > 0 && src[q - ni * nj] == 0)
-                    || (k + 1 < nk && src[q + ni * nj] == 0);
-                if open {
-                    out[q] = 0;
-                }
+    let surface = outer_surface(lab);
+    lab.data_mut()
+        .par_iter_mut()
+        .zip(surface.par_iter())
+        .zip(cti.data().par_iter())
+        .for_each(|((v, &open), &hu)| {
+            if open && f64::from(hu) < min_hu {
+                *v = 0;
             }
-        }
-    }
+        });
 }
 
 /// Outside the body, an enclosed hole of a vertebra is filled when at least this dense (HU): pedicle and

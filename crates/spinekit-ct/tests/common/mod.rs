@@ -126,9 +126,13 @@ pub struct Checked {
 /// Segments `ct` and checks each name against the truth label map (VerSe labels).
 pub fn check(ct: &Volume<i16>, truth: &Volume<u8>) -> Checked {
     let seg = segment(ct, &SegmentOptions::default(), None).unwrap();
+    check_report(seg.report, truth)
+}
+
+/// Checks each name of a segmentation's report against the truth label map (VerSe labels).
+pub fn check_report(report: SpineReport, truth: &Volume<u8>) -> Checked {
     let props = spinekit_morph::region_props(truth);
-    let names = seg
-        .report
+    let names = report
         .vertebrae
         .iter()
         .map(|v| Named {
@@ -145,10 +149,7 @@ pub fn check(ct: &Volume<i16>, truth: &Volume<u8>) -> Checked {
             partial: v.partial,
         })
         .collect();
-    Checked {
-        report: seg.report,
-        names,
-    }
+    Checked { report, names }
 }
 
 /// The numbering, its evidence and every name with its check, for assertion messages.
