@@ -227,6 +227,14 @@ fn main() {
                     );
                 }
                 if std::env::var_os("VERBOSE").is_some() {
+                    for t in &p.truth.discs {
+                        println!(
+                            "  truth disc {} at slice {:.1}, {:.1} mm high",
+                            t.disc.name(),
+                            p.ct.geometry().world_to_index(t.center_mm)[2],
+                            t.height_mm
+                        );
+                    }
                     for e in &n.evidence {
                         println!("  ev: {e}");
                     }

@@ -146,16 +146,47 @@ pub fn segment(
     drop_loose_anterior_bone(&mut filled, &analysis, &spine, sp);
     timer.lap("centreline", 0.55);
 
-    let (mut segs, normals) = find_vertebrae(&filled, &analysis, &spine, sp)?;
+    let (mut segs, profile) = find_vertebrae(&filled, &analysis, &cti, &spine, sp)?;
     timer.lap("discs", 0.62);
 
-    let sacrum_found = detect_sacrum(&filled, &cti, &spine, &mut segs, sp);
+    let sacrum_found = detect_sacrum(&filled, &cti, &spine, &mut segs, profile.spacing_mm, sp);
     let sacrum = sacrum_found.is_some();
-    let mut planes = fit_disc_planes(&filled, &spine, &segs, &normals, sp);
+    if sacrum {
+        check_segment_heights(&mut segs, &profile, &spine);
+    }
+    if std::env::var_os("SPINEKIT_TRACE_DEBUG").is_some() {
+        let b: Vec<String> = segs
+            .iter()
+            .map(|g| format!("{:.1}-{:.1}", g.lo, g.hi))
+            .collect();
+        eprintln!("segments (slices, caudal first): {b:?}");
+    }
+    let mut planes = fit_disc_planes(&filled, &spine, &segs, &profile.normals, sp);
     // The lumbosacral disc found in the CT values replaces the fit in the (bridged) bone mask.
     if let Some(Some(pl)) = sacrum_found {
         if planes.len() > 1 {
             planes[1] = Some(pl);
+        }
+    }
+    // Every other disc plane is checked against the CT values (a narrowed disc leaves no gap in the bone mask).
+    let ls_from_ct = matches!(sacrum_found, Some(Some(_)));
+    let checked: Vec<Option<(DiscPlane, f64)>> = (0..segs.len())
+        .into_par_iter()
+        .map(|n| {
+            let pl = planes[n]?;
+            if n == 1 && ls_from_ct {
+                return None;
+            }
+            Some(check_disc_plane_ct(&cti, &spine, pl, segs[n].lo, sp))
+        })
+        .collect();
+    for (n, ch) in checked.into_iter().enumerate() {
+        if let Some((pl, c)) = ch {
+            planes[n] = Some(pl);
+            if n > 0 && (segs[n - 1].hi - segs[n].lo).abs() < 1e-6 {
+                segs[n - 1].hi = c;
+            }
+            segs[n].lo = c;
         }
     }
     let bounds = segment_bounds(&spine, &segs, &planes, sp);

@@ -14,6 +14,7 @@ pub(super) fn detect_sacrum(
     cti: &Volume<i16>,
     s: &Spine,
     segs: &mut Vec<Seg>,
+    spacing_mm: Option<f64>,
     sp: [f64; 3],
 ) -> Option<Option<DiscPlane>> {
     let body_w = 2.0 * s.half_width_mm;
@@ -62,7 +63,14 @@ pub(super) fn detect_sacrum(
     // First choice: the disc itself, seen in the CT values as a thin band between two endplates, on a plane free
     // to tilt with the sacral slope and to sit in front of or behind the traced centre (where the tilted L5 and
     // S1 share axial slices the centreline runs through both, and the bone mask bridges the disc).
-    let ls = lumbosacral_disc(cti, s, k_top, sp);
+    let ls = lumbosacral_disc(cti, s, k_top, spacing_mm, sp);
+    if std::env::var_os("SPINEKIT_TRACE_DEBUG").is_some() {
+        let e: Vec<String> = ext.iter().map(|v| format!("{v:.0}")).collect();
+        eprintln!(
+            "sacrum: wide {wide_mm:.0} mm, top of wide run k {k_top}, CT-value disc {:?}, extents {e:?}",
+            ls.map(|x| x.1)
+        );
+    }
     if let Some((pl, c)) = ls {
         if (s.k_hi as f64 - c) * sp[2] >= 15.0 {
             apply_sacrum_cut(segs, s, c, sp);
@@ -180,11 +188,13 @@ pub(super) fn lumbosacral_disc(
     cti: &Volume<i16>,
     s: &Spine,
     k_top: usize,
+    spacing_mm: Option<f64>,
     sp: [f64; 3],
 ) -> Option<(DiscPlane, f64)> {
-    let r = (0.3 * s.depth_mm)
-        .min(0.6 * s.half_width_mm)
-        .clamp(5.0, 12.0);
+    // No wider than a disc, nor than 0.4 of the disc spacing (a compressed column of older adults with narrowed
+    // discs brings the faint mid-plane of L5 into the search window).
+    let max_gap_mm = spacing_mm.map_or(MAX_DISC_GAP_MM, |h| MAX_DISC_GAP_MM.min(0.4 * h));
+    let r = disc_patch_radius_mm(s);
     let k0 = (k_top as f64 - 25.0 / sp[2]).max(s.k_lo as f64).round() as usize;
     let k1 = (k_top as f64 + 15.0 / sp[2]).min(s.k_hi as f64).round() as usize;
     if k1 <= k0 {
@@ -192,7 +202,7 @@ pub(super) fn lumbosacral_disc(
     }
     let reach = (s.depth_mm / 2.0 - 0.5 * r).max(0.0);
     let steps_j = (reach / sp[1]).floor() as i32;
-    let offs: Vec<f64> = (-8..=8).map(|x| x as f64 * 1.5).collect();
+    let offs = disc_offsets();
     let mut cands = Vec::new();
     for k in k0..=k1 {
         for dj in -steps_j..=steps_j {
@@ -213,11 +223,12 @@ pub(super) fn lumbosacral_disc(
             let c = s.centre[k];
             let o = [c[0] * sp[0], (c[1] + dj as f64) * sp[1], k as f64 * sp[2]];
             let f = patch_profile(cti, o, n, r, &offs, sp);
-            let mid = offs.len() / 2;
-            let f0 = f[mid - 1].min(f[mid]).min(f[mid + 1]);
-            let up = f[mid + 2..].iter().copied().fold(0.0, f64::max);
-            let down = f[..mid - 1].iter().copied().fold(0.0, f64::max);
-            let score = up.min(down) - f0 - 0.001 * (a.abs() + b.abs()) as f64;
+            // The alae top out at about the S1 endplate: a disc well above them is more likely L4–L5 (a vacuum
+            // L4–L5 disc reads as clearly as L5–S1).
+            let above_alae = ((k as f64 - k_top as f64) * sp[2] - 5.0).max(0.0);
+            let score = DiscEvidence::read(&f, &offs).score(max_gap_mm)
+                - 0.01 * above_alae
+                - 0.001 * (a.abs() + b.abs()) as f64;
             (
                 score,
                 DiscPlane {
@@ -228,21 +239,21 @@ pub(super) fn lumbosacral_disc(
             )
         })
         .collect();
+    if std::env::var_os("SPINEKIT_TRACE_DEBUG").is_some() {
+        let mut best_k: std::collections::BTreeMap<i64, f64> = Default::default();
+        for (sc, pl) in &scored {
+            let k = (pl.o[2] / sp[2]).round() as i64;
+            let e = best_k.entry(k).or_insert(f64::NEG_INFINITY);
+            *e = e.max(*sc);
+        }
+        eprintln!("lumbosacral CT-disc best score per k: {best_k:.2?}");
+    }
     let (score, pl) = scored.into_iter().max_by(|x, y| x.0.total_cmp(&y.0))?;
     if score < 0.25 {
         return None;
     }
     let pl = recentre_on_gap(cti, pl, r, sp);
-    // Where the plane crosses the centreline.
-    let mut c = None;
-    for k in s.k_lo..s.k_hi {
-        let (d0, d1) = (pl.dist(s.p_mm[k]), pl.dist(s.p_mm[k + 1]));
-        if d0 <= 0.0 && d1 > 0.0 {
-            c = Some(k as f64 + (-d0) / (d1 - d0));
-            break;
-        }
-    }
-    Some((pl, c?))
+    Some((pl, centreline_crossing(s, &pl)?))
 }
 
 /// Removes the ilia from the sacrum (segment 1): the growth reaches them across the sacroiliac joints, which

@@ -523,14 +523,17 @@ pub(super) fn plane_fill_n(
     }
 }
 
-/// Segments between the discs, caudal first, and the normal of the best (least bone) plane per slice
-/// (index k − k_lo), used to start each disc's surface fit.
+/// Segments between the discs, caudal first, and the profiles along the column they were cut from (with the
+/// normal of the best, least-bone plane per slice, used to start each disc's surface fit). Discs are gaps in the
+/// filled bone mask, thin gaps in the mask before closing, and discs seen only in the CT values; each is checked
+/// against the CT values, which tell a disc (endplates close together) from a faint mid-body.
 pub(super) fn find_vertebrae(
     filled: &Volume<u8>,
     unclosed: &Volume<u8>,
+    cti: &Volume<i16>,
     s: &Spine,
     sp: [f64; 3],
-) -> Result<(Vec<Seg>, Vec<[f64; 3]>), CtError> {
+) -> Result<(Vec<Seg>, ColumnProfile), CtError> {
     let r_mm = (0.35 * s.depth_mm)
         .min(0.6 * s.half_width_mm)
         .clamp(4.0, 14.0);
@@ -583,7 +586,86 @@ pub(super) fn find_vertebrae(
         .map(|&k| best_plane_fill(unclosed, s, k, r_mm, sp).0)
         .collect();
     let pa = smooth1d(&pa, 1.5 / sp[2]);
-    let extra = thin_discs(&arc, &pa, &cands);
+    let ct = ct_disc_profile(cti, s, sp);
+    // The usual spacing of the discs (mm), from the gaps in the filled mask.
+    let spacing_mm = median(
+        cands
+            .windows(2)
+            .map(|w| arc[w[1].0] - arc[w[0].0])
+            .filter(|&d| d >= min_gap_mm)
+            .collect(),
+    );
+    // A gap in the filled mask where the CT values show the faint middle of a body (endplates clearly above and
+    // below, at least half the usual spacing apart) and no disc next to it is the marrow of an osteoporotic body
+    // at coarse slices, not a disc.
+    if let Some(hm) = spacing_mm {
+        cands.retain(|&(i, _)| {
+            let near: Vec<&DiscEvidence> = ct[i.saturating_sub(1)..=(i + 1).min(n - 1)]
+                .iter()
+                .collect();
+            let body = near
+                .iter()
+                .any(|e| e.contrast >= 0.5 && e.width_mm >= 0.5 * hm);
+            !body || near.iter().any(|e| is_ct_disc(e, hm))
+        });
+    }
+    let mut extra = thin_discs(&arc, &pa, &cands);
+    if std::env::var_os("SPINEKIT_TRACE_DEBUG").is_some() {
+        let c: Vec<String> = ct
+            .iter()
+            .map(|e| format!("{:.2}/{:.0}", e.contrast, e.width_mm))
+            .collect();
+        eprintln!("disc spacing {spacing_mm:?} mm; CT disc evidence (contrast/width mm): {c:?}");
+    }
+    // A thin gap in the unclosed mask is a disc only where the CT values show one: two endplates closer together
+    // than half the disc spacing. The faint marrow of an osteoporotic mid-body (at 3 mm slices, 4 slices from its
+    // endplates) leaves the same gap in the mask, but its endplates lie a body's height apart.
+    let mut ct_only = Vec::new();
+    // The spacing there: between the filled mask's discs on either side, else the usual one.
+    if let Some(hm) = spacing_mm {
+        extra.retain(|&(i, _)| {
+            let below = cands.iter().rev().find(|c| c.0 < i);
+            let above = cands.iter().find(|c| c.0 > i);
+            let local = match (below, above) {
+                (Some(b), Some(a)) => arc[a.0] - arc[b.0],
+                _ => hm,
+            };
+            (i.saturating_sub(1)..=(i + 1).min(n - 1)).any(|j| is_ct_disc(&ct[j], local))
+        });
+        // Discs seen only in the CT values: clear (contrast ≥ 0.5) and thin against the spacing around them,
+        // at least 12 mm from every other candidate. A merged pair of vertebrae doubles the spacing around
+        // their lost disc, so the usual spacing caps it.
+        for i in 1..n - 1 {
+            let e = &ct[i];
+            if e.contrast < 0.5
+                || e.contrast < ct[i - 1].contrast
+                || e.contrast <= ct[i + 1].contrast
+            {
+                continue;
+            }
+            let below = cands
+                .iter()
+                .chain(&extra)
+                .filter(|c| c.0 < i)
+                .map(|c| c.0)
+                .max();
+            let above = cands
+                .iter()
+                .chain(&extra)
+                .filter(|c| c.0 > i)
+                .map(|c| c.0)
+                .min();
+            let local = match (below, above) {
+                (Some(b), Some(a)) => (arc[a] - arc[b]).min(hm),
+                _ => hm,
+            };
+            let near = |c: &(usize, f64)| (arc[c.0] - arc[i]).abs() < min_gap_mm;
+            if is_ct_disc(e, local) && !cands.iter().chain(&extra).any(near) {
+                extra.push((i, prof[i]));
+                ct_only.push(i);
+            }
+        }
+    }
     if std::env::var_os("SPINEKIT_TRACE_DEBUG").is_some() {
         let p: Vec<String> = prof.iter().map(|v| format!("{v:.2}")).collect();
         eprintln!(
@@ -607,10 +689,14 @@ pub(super) fn find_vertebrae(
             _ => discs.push(c),
         }
     }
-    // Centre of each gap: middle of the run within 0.1 of the minimum.
+    // Centre of each gap: middle of the run within 0.1 of the minimum (a disc seen only in the CT values is where
+    // it was seen).
     let centres: Vec<f64> = discs
         .iter()
         .map(|&(i, v)| {
+            if ct_only.contains(&i) {
+                return (s.k_lo + i) as f64;
+            }
             let (mut a, mut b) = (i, i);
             while a > 0 && prof[a - 1] <= v + 0.1 {
                 a -= 1;
@@ -653,10 +739,52 @@ pub(super) fn find_vertebrae(
             "no vertebral body found along the column".into(),
         ));
     }
+    let profile = ColumnProfile {
+        normals,
+        prof,
+        pa,
+        arc,
+        ct,
+        spacing_mm,
+    };
+    check_segment_heights(&mut segs, &profile, s);
+    Ok((segs, profile))
+}
+
+/// The bone profiles along the column that the segments were cut from, kept for checking the segments again after
+/// the sacrum cut.
+pub(super) struct ColumnProfile {
+    /// Normal of the least-bone plane per slice from `k_lo`, to start each disc's surface fit.
+    pub(super) normals: Vec<[f64; 3]>,
+    /// Least plane fill of the filled bone mask per slice from `k_lo`, smoothed.
+    prof: Vec<f64>,
+    /// The same in the mask before the in-slice closing (thin discs stay open there).
+    pa: Vec<f64>,
+    /// Centreline arc length (mm) from `k_lo`.
+    arc: Vec<f64>,
+    /// Disc evidence in the CT values.
+    ct: Vec<DiscEvidence>,
+    /// The usual disc spacing along the centreline (mm), where the filled mask shows enough discs.
+    pub(super) spacing_mm: Option<f64>,
+}
+
+/// A thin disc in the CT values, given the disc spacing `spacing_mm` around it: clear endplates on both sides of
+/// the plane (contrast ≥ 0.3), at most 0.4 times the spacing apart. A normal lumbar disc is about 0.3 of the
+/// spacing (8.8 mm against bodies ≈ 2.5 times as high, clinical-reference §6.2); the faint mid-plane of a body is
+/// 0.5–0.7.
+fn is_ct_disc(e: &DiscEvidence, spacing_mm: f64) -> bool {
+    e.contrast >= 0.3 && e.width_mm <= 0.4 * spacing_mm
+}
+
+/// Plausibility of the segment heights, checked when the segments are found and again once the sacrum has been
+/// cut off (a merged L4–L5 above a narrowed lumbosacral disc is only a complete segment then).
+pub(super) fn check_segment_heights(segs: &mut Vec<Seg>, p: &ColumnProfile, s: &Spine) {
     // Plausibility: a complete segment far shorter than its neighbours is a false gap (merge it into the
     // shorter neighbour); very long ones may hide a missed disc (split at the weakest bone inside, in the filled
     // mask or, for a thin disc bridged by its closing, in the mask before closing; the pieces are checked again).
     // Heights are measured along the centreline, so that a steep neck is not taken for short vertebrae.
+    let (prof, pa, arc) = (&p.prof, &p.pa, &p.arc);
+    let n = prof.len();
     let arc_at = |x: f64| -> f64 {
         let i = (x - s.k_lo as f64).clamp(0.0, (n - 1) as f64);
         let (a, f) = (i.floor() as usize, i.fract());
@@ -676,7 +804,8 @@ pub(super) fn find_vertebrae(
             if g.lo_is_disc && g.hi_is_disc && h < 0.45 * hm && segs.len() > 1 {
                 // Merge with the shorter neighbour.
                 let up = (i + 1 < segs.len()).then(|| seg_h(&segs[i + 1]));
-                let down = (i > 0).then(|| seg_h(&segs[i - 1]));
+                // Never into the sacrum: a short piece above it is part of L5.
+                let down = (i > 0 && !segs[i - 1].sacrum).then(|| seg_h(&segs[i - 1]));
                 let into_up = match (up, down) {
                     (Some(u), Some(d)) => u <= d,
                     (Some(_), None) => true,
@@ -700,9 +829,14 @@ pub(super) fn find_vertebrae(
                         .map(|x| (x, p[x]))
                         .min_by(|x, y| x.1.total_cmp(&y.1))
                 };
-                let cut = match (weakest(&prof), weakest(&pa)) {
-                    (Some((m, v)), _) if v < 0.7 => Some(m),
-                    (_, Some((m, v))) if v < 0.5 => Some(m),
+                // First choice: the clearest disc in the CT values.
+                let ct_disc = (a..=b.min(n - 1))
+                    .filter(|&x| is_ct_disc(&p.ct[x], hm))
+                    .max_by(|&x, &y| p.ct[x].contrast.total_cmp(&p.ct[y].contrast));
+                let cut = match (ct_disc, weakest(prof), weakest(pa)) {
+                    (Some(m), _, _) => Some(m),
+                    (_, Some((m, v)), _) if v < 0.7 => Some(m),
+                    (_, _, Some((m, v))) if v < 0.5 => Some(m),
                     _ => None,
                 };
                 if let Some(m) = cut {
@@ -719,7 +853,6 @@ pub(super) fn find_vertebrae(
             i += 1;
         }
     }
-    Ok((segs, normals))
 }
 
 /// Extra disc candidates (profile index, depth): local minima of the plane fill of the mask before closing below
