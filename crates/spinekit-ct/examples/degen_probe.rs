@@ -148,6 +148,17 @@ fn main() {
                     })
                     .collect();
                 println!("  Dice vertebra/body: {}", dice.join("  "));
+                let disc_dice: Vec<String> = [Level::L2, Level::L3, Level::L4, Level::L5]
+                    .iter()
+                    .map(|&l| {
+                        // Ours carry 100 + the label above; the phantom's the label above.
+                        let lab = l.verse_label();
+                        let d = spinekit_morph::dice_labels(&seg.discs, 100 + lab, &p.discs, lab)
+                            .unwrap_or(0.0);
+                        format!("{l}- {d:.3}")
+                    })
+                    .collect();
+                println!("  disc Dice (below): {}", disc_dice.join("  "));
                 let found: Vec<String> = seg
                     .report
                     .discs

@@ -244,7 +244,7 @@ pub fn segment(
     }
     drop(probe_i);
     let canal_i = canal_mask(&cti, &spine, sp);
-    let discs_i = disc_labels(&cti, &filled, &lab_i, &spine, &segs, sp);
+    let discs_i = disc_labels(&cti, &bodies_i, &lab_i, &spine, &segs, &bounds, sp);
     timer.lap("bodies, discs, canal", 0.88);
 
     // Back to the input grid (nearest: labels must not be averaged) and rename segment indices to VerSe labels.

@@ -266,76 +266,86 @@ struct WallFrame {
     wall_mm: f64,
 }
 
-/// Discs: soft tissue between consecutive bodies, within the body outline, in front of the canal. Value = index
-/// of the segment above the disc's lower neighbour... i.e. the segment above (1-based, caudal first).
+/// Discs: the non-bone voxels (under 250 HU; gas included, a vacuum disc) that no vertebra holds and that lie
+/// between the two bodies: along the disc plane's normal the first body met within `DISC_REACH_MM` above is the
+/// upper vertebra's and below the lower one's. That bounds the disc by the bodies' outlines (the annulus out to
+/// the rims) and keeps it in front of the canal, for a normal disc and a narrowed one (3–4 mm, which the filled
+/// bone mask bridges) alike. Value = the segment above the disc (1-based, caudal first).
 pub(super) fn disc_labels(
     cti: &Volume<i16>,
-    filled: &Volume<u8>,
+    bodies: &Volume<u8>,
     lab: &Volume<u8>,
     s: &Spine,
     segs: &[Seg],
+    bounds: &[(Option<DiscPlane>, Option<DiscPlane>)],
     sp: [f64; 3],
 ) -> Volume<u8> {
-    let [ni, nj, nk] = filled.dims();
-    let mut out = Volume::<u8>::zeros(filled.dims(), *filled.geometry()).expect("dims");
-    let r = 0.9 * s.half_width_mm.min(s.depth_mm / 2.0);
+    let dims = bodies.dims();
+    let [ni, nj, _] = dims;
+    let mut out = Volume::<u8>::zeros(dims, *bodies.geometry()).expect("dims");
+    let step = 0.5 * sp[0].min(sp[1]).min(sp[2]);
+    let first_body = |p: [f64; 3], n: [f64; 3], sign: f64| -> u8 {
+        let mut d = step;
+        while d <= DISC_REACH_MM {
+            let q: [f64; 3] = std::array::from_fn(|c| p[c] + sign * d * n[c]);
+            let idx: [isize; 3] = std::array::from_fn(|c| (q[c] / sp[c]).round() as isize);
+            if (0..3).any(|c| idx[c] < 0 || idx[c] as usize >= dims[c]) {
+                return 0;
+            }
+            let b = bodies.get(idx[0] as usize, idx[1] as usize, idx[2] as usize);
+            if b != 0 {
+                return b;
+            }
+            d += step;
+        }
+        0
+    };
+    let reach = s.half_width_mm.max(s.depth_mm / 2.0) + 10.0;
     for (n, g) in segs.iter().enumerate() {
-        if !g.lo_is_disc || n == 0 {
+        let Some(pl) = bounds.get(n).and_then(|b| b.0) else {
+            continue;
+        };
+        if n == 0 || !g.lo_is_disc {
             continue;
         }
-        let c = g.lo;
-        let kc = (c.round() as usize).clamp(s.k_lo, s.k_hi);
-        let o = [s.p_mm[kc][0], s.p_mm[kc][1], c * sp[2]];
-        let t = s.t[kc];
-        let half = 10.0;
-        let k0 = ((c - half / sp[2]).floor().max(0.0)) as usize;
-        let k1 = ((c + half / sp[2]).ceil() as usize).min(nk - 1);
-        for k in k0..=k1 {
-            for j in 0..nj {
-                for i in 0..ni {
-                    let idx = i + ni * (j + nj * k);
-                    if filled.data()[idx] != 0 || lab.data()[idx] != 0 {
-                        continue;
+        let (upper, lower) = ((n + 1) as u8, n as u8);
+        let lo: [usize; 3] =
+            std::array::from_fn(|c| ((pl.o[c] - reach) / sp[c]).floor().max(0.0) as usize);
+        let hi: [usize; 3] = std::array::from_fn(|c| {
+            (((pl.o[c] + reach) / sp[c]).ceil().max(0.0) as usize).min(dims[c] - 1)
+        });
+        let found: Vec<usize> = (lo[2]..=hi[2])
+            .into_par_iter()
+            .flat_map_iter(|k| {
+                let mut v = Vec::new();
+                for j in lo[1]..=hi[1] {
+                    for i in lo[0]..=hi[0] {
+                        let idx = i + ni * (j + nj * k);
+                        if lab.data()[idx] != 0 || cti.data()[idx] >= 250 {
+                            continue;
+                        }
+                        let p = [i as f64 * sp[0], j as f64 * sp[1], k as f64 * sp[2]];
+                        if pl.dist(p).abs() > DISC_REACH_MM {
+                            continue;
+                        }
+                        if first_body(p, pl.n, 1.0) == upper && first_body(p, pl.n, -1.0) == lower {
+                            v.push(idx);
+                        }
                     }
-                    let hu = cti.data()[idx];
-                    if !(-50..=250).contains(&hu) {
-                        continue;
-                    }
-                    let p = [i as f64 * sp[0], j as f64 * sp[1], k as f64 * sp[2]];
-                    let d = [p[0] - o[0], p[1] - o[1], p[2] - o[2]];
-                    let along = d[0] * t[0] + d[1] * t[1] + d[2] * t[2];
-                    if along.abs() > half {
-                        continue;
-                    }
-                    let perp2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2] - along * along;
-                    if perp2 > r * r || j as f64 > s.back[kc] {
-                        continue;
-                    }
-                    // Between the two bodies: the nearest bone along ±tangent must belong to n and n+1.
-                    out.data_mut()[idx] = (n + 1) as u8;
                 }
+                v
+            })
+            .collect();
+        let o = out.data_mut();
+        for idx in found {
+            if o[idx] == 0 {
+                o[idx] = upper;
             }
-        }
-    }
-    // Keep only disc voxels bounded by bone above and below along the slice axis within 12 mm.
-    let keep: Vec<bool> = (0..out.len())
-        .into_par_iter()
-        .map(|idx| {
-            let v = out.data()[idx];
-            if v == 0 {
-                return false;
-            }
-            let (i, j, k) = (idx % ni, (idx / ni) % nj, idx / (ni * nj));
-            let steps = (12.0 / sp[2]).ceil() as usize;
-            let up = (1..=steps).any(|d| k + d < nk && filled.get(i, j, k + d) != 0);
-            let down = (1..=steps).any(|d| k >= d && filled.get(i, j, k - d) != 0);
-            up && down
-        })
-        .collect();
-    for (v, k) in out.data_mut().iter_mut().zip(keep) {
-        if !k {
-            *v = 0;
         }
     }
     out
 }
+
+/// How far from a disc voxel, along the disc's normal, the bodies above and below are looked for (mm): half the
+/// tallest disc (about 16 mm anteriorly at L5–S1) and the depth of a concave endplate.
+const DISC_REACH_MM: f64 = 12.0;
