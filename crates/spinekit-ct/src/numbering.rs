@@ -209,6 +209,20 @@ fn axial_position(s: &Spine, q_mm: [f64; 3], sp: [f64; 3]) -> f64 {
     best.map_or(own, |b| b.1.clamp(own - max_shift, own + max_shift))
 }
 
+/// An exit outside the traced column (position `ka`) next to an end segment that is nearly a whole vertebra
+/// (at least 0.75 of the typical height) belongs to the next vertebra beyond the column, not to that segment: at
+/// 5 mm slices the trace can stop a slice or two short of the view's edge, where the vertebra above the column
+/// shows only its rib (T12's rib over a lumbar field would make L1 the last rib-bearing vertebra). A shorter end
+/// segment is the vertebra cut by the view, whose rib may well leave beyond what was traced of it.
+fn beyond_a_whole_end(segs: &[Seg], n: usize, ka: f64, typical: Option<f64>) -> bool {
+    let g = &segs[n];
+    let outside = (n + 1 == segs.len() && ka >= g.hi) || (n == 0 && ka < g.lo);
+    match typical {
+        Some(t) if outside && !g.sacrum => g.hi - g.lo >= 0.75 * t,
+        _ => false,
+    }
+}
+
 /// Finds the ribs of each vertebra from the bone mask alone (independently of how the vertebra labels grew):
 /// bone more than [`column_radius_mm`] from the centreline is split into connected pieces; a piece that starts at
 /// the column boundary, posterior-laterally at the level of a vertebra, and reaches at least
@@ -264,6 +278,12 @@ pub(crate) fn detect_ribs(bone: &Volume<u8>, s: &Spine, segs: &[Seg], sp: [f64; 
         }
     }
     let band = r0 + 1.5 * sp[0].max(sp[1]).max(3.0 / 1.5);
+    let typical = median(
+        segs.iter()
+            .filter(|g| g.lo_is_disc && g.hi_is_disc && !g.sacrum)
+            .map(|g| g.hi - g.lo)
+            .collect(),
+    );
     let gap = (8.0 / sp[2]).ceil() as u32;
     let debug = std::env::var_os("SPINEKIT_RIB_DEBUG").is_some();
     for v in vox.iter().filter(|v| !v.is_empty()) {
@@ -378,7 +398,8 @@ pub(crate) fn detect_ribs(bone: &Volume<u8>, s: &Spine, segs: &[Seg], sp: [f64; 
                         let d = |g: &Seg| (g.lo - ka).max(ka - g.hi);
                         d(&segs[a]).total_cmp(&d(&segs[b]))
                     })
-                });
+                })
+                .filter(|&n| !beyond_a_whole_end(segs, n, ka, typical));
             if debug {
                 eprintln!(
                     "rib? seg {seg:?} side {} k {:.1} axial {ka:.1} dy {dy:.0} reach {reach:.0} section {section:.0} vox {} r0 {r0:.0} maxdx {lateral:.0} kext {:?}",

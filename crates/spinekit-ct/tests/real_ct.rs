@@ -1,14 +1,14 @@
 //! Accuracy on the real CTs in ../shared/data (skipped with a message when the data are absent, failing under CI).
 
 use spinekit_anatomy::Level;
-use spinekit_ct::{segment, NumberingStatus, SegmentOptions};
+use spinekit_ct::{segment, NumberingStatus, SegmentOptions, SpineReport};
 use spinekit_image::Volume;
 use spinekit_io::{open_volume, OpenOptions, SeriesSelector};
 use spinekit_morph::{dice, dice_labels};
 use spinekit_testdata::shared_data;
 
 mod common;
-use common::{load_ct_hu, load_u8, midbody_canal_ap, totalseg_to_verse};
+use common::{load_ct_hu, load_u8, midbody_canal_ap, thick_slices, totalseg_to_verse};
 
 #[test]
 fn totalseg_example_levels_bodies_and_discs() {
@@ -248,4 +248,45 @@ fn ircadb_bone_and_vertebrae() {
         measured += 1;
     }
     assert!(measured >= 2, "L1–L3 canal measured at {measured} levels");
+}
+
+/// The IRCADb series (0.57 × 0.57 × 1.6 mm) reconstructed as 4.8 mm slices, as older archives and many routine
+/// abdominal studies store them: the same vertebrae must be found with the same names (centroids within 20 mm of
+/// the thin series' ones), and the numbering stays honest (no sacrum). Before: T12 and L1 merged at the top of the
+/// view (a disc averaged away with its endplates), naming L2–L5 one level too high; the end segment is now cut at
+/// the clearest disc in the CT values one vertebra-height from its disc.
+#[test]
+fn ircadb_as_thick_slices_keeps_its_names() {
+    let Some(ct_path) = shared_data("ct-ircadb-01/PATIENT_DICOM") else {
+        return;
+    };
+    let ct = load_ct_hu(&ct_path);
+    let thin = segment(&ct, &SegmentOptions::default(), None)
+        .unwrap()
+        .report;
+    let thick = segment(&thick_slices(&ct, 3), &SegmentOptions::default(), None)
+        .unwrap()
+        .report;
+    let show = |r: &SpineReport| {
+        r.vertebrae
+            .iter()
+            .map(|v| format!("{} {:.0}", v.level, v.centroid_mm[2]))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    eprintln!("1.6 mm: {}\n4.8 mm: {}", show(&thin), show(&thick));
+    assert_ne!(thick.numbering.status, NumberingStatus::Confident);
+    let mut matched = 0;
+    for v in thick.vertebrae.iter().filter(|v| !v.partial) {
+        let same = thin.vertebrae.iter().find(|t| t.level == v.level);
+        let d = same.map(|t| common::dist_mm(t.centroid_mm, v.centroid_mm));
+        assert!(
+            d.is_some_and(|d| d <= 20.0),
+            "{} at 4.8 mm is {d:?} mm from the 1.6 mm {0}: {}",
+            v.level,
+            show(&thick)
+        );
+        matched += 1;
+    }
+    assert!(matched >= 4, "{}", show(&thick));
 }

@@ -852,6 +852,93 @@ pub(super) fn check_segment_heights(segs: &mut Vec<Seg>, p: &ColumnProfile, s: &
             }
             i += 1;
         }
+        split_long_ends(segs, p, s, hm);
+    }
+}
+
+/// The vertebra cut by either end of the view can hold a disc the profiles missed (thick slices average a disc
+/// with its endplates; an edge segment is not checked by the split above): an end segment more than 1.3 times as
+/// tall as its complete neighbour is cut at the clearest disc in the CT values (contrast ≥ 0.2, narrower than half
+/// that height) 0.7–1.3 neighbour heights from its disc, as long as one is found. Not where the neighbour is under
+/// 22 mm: in the neck the top of the column is C2, whose dens makes it twice as tall as C3.
+fn split_long_ends(segs: &mut Vec<Seg>, p: &ColumnProfile, s: &Spine, hm: f64) {
+    let n = p.arc.len();
+    let arc_at = |x: f64| -> f64 {
+        let i = (x - s.k_lo as f64).clamp(0.0, (n - 1) as f64);
+        let (a, f) = (i.floor() as usize, i.fract());
+        p.arc[a] + f * (p.arc[(a + 1).min(n - 1)] - p.arc[a])
+    };
+    let height = |g: &Seg| arc_at(g.hi) - arc_at(g.lo);
+    let complete = |g: &Seg| g.lo_is_disc && g.hi_is_disc && !g.sacrum;
+    // The clearest disc with arc position in [from + 0.7 h, from + 1.3 h] (or below `from` when `down`).
+    let find = |from: f64, h: f64, down: bool| -> Option<usize> {
+        let a0 = arc_at(from);
+        (0..n)
+            .filter(|&x| {
+                let d = if down { a0 - p.arc[x] } else { p.arc[x] - a0 };
+                (0.7 * h..=1.3 * h).contains(&d)
+            })
+            .filter(|&x| p.ct[x].contrast >= 0.2 && p.ct[x].width_mm <= 0.5 * h)
+            .max_by(|&x, &y| p.ct[x].contrast.total_cmp(&p.ct[y].contrast))
+    };
+    for _ in 0..4 {
+        let last = segs.len() - 1;
+        let g = segs[last].clone();
+        if last == 0 || !g.lo_is_disc || g.hi_is_disc {
+            break;
+        }
+        let h = if complete(&segs[last - 1]) {
+            height(&segs[last - 1])
+        } else {
+            hm
+        };
+        if std::env::var_os("SPINEKIT_TRACE_DEBUG").is_some() {
+            eprintln!(
+                "top end segment {:.1}-{:.1}: {:.0} mm, neighbour {h:.0} mm, disc {:?}",
+                g.lo,
+                g.hi,
+                height(&g),
+                find(g.lo, h, false)
+            );
+        }
+        if h < 22.0 || height(&g) <= 1.3 * h {
+            break;
+        }
+        let Some(x) = find(g.lo, h, false) else { break };
+        let cut = (s.k_lo + x) as f64;
+        segs[last].hi = cut;
+        segs[last].hi_is_disc = true;
+        segs.push(Seg {
+            lo: cut,
+            lo_is_disc: true,
+            ..g
+        });
+    }
+    for _ in 0..4 {
+        let g = segs[0].clone();
+        if segs.len() < 2 || g.lo_is_disc || !g.hi_is_disc || g.sacrum {
+            break;
+        }
+        let h = if complete(&segs[1]) {
+            height(&segs[1])
+        } else {
+            hm
+        };
+        if h < 22.0 || height(&g) <= 1.3 * h {
+            break;
+        }
+        let Some(x) = find(g.hi, h, true) else { break };
+        let cut = (s.k_lo + x) as f64;
+        segs[0].lo = cut;
+        segs[0].lo_is_disc = true;
+        segs.insert(
+            0,
+            Seg {
+                hi: cut,
+                hi_is_disc: true,
+                ..g
+            },
+        );
     }
 }
 

@@ -1,0 +1,43 @@
+//! Thick slices (5 mm), as older archives and many routine abdominal studies store a CT: phantoms generated at
+//! 0.8 × 0.8 × 1 mm and reconstructed as 5 mm slices (each the mean of five). The truth stays on the fine grid;
+//! names are checked by centroid in millimetres (VerSe identification rule, 20 mm). The real-data counterpart is
+//! `real_ct::ircadb_as_thick_slices_keeps_its_names`.
+
+mod common;
+use common::{all_correct, check, honest, show, thick_slices};
+use spinekit_anatomy::Level;
+use spinekit_ct::NumberingStatus;
+use spinekit_phantom::{generate, PhantomConfig};
+
+fn thick(first: Level, last: Level) -> common::Checked {
+    let mut cfg = PhantomConfig::small(first, last);
+    cfg.voxel_size_mm = [0.8, 0.8, 1.0];
+    let p = generate(&cfg, None).unwrap();
+    let c = check(&thick_slices(&p.ct, 5), &p.labels);
+    eprintln!("{first}–{last} at 0.8 × 0.8 × 5 mm: {}", show(&c));
+    c
+}
+
+/// T10 to the sacrum: confident and right.
+#[test]
+fn thoracolumbar_field_at_5mm_is_confident_and_right() {
+    let c = thick(Level::T10, Level::Sacrum);
+    assert_eq!(
+        c.report.numbering.status,
+        NumberingStatus::Confident,
+        "{}",
+        show(&c)
+    );
+    assert!(all_correct(&c), "{}", show(&c));
+}
+
+/// A lumbar field (L1–L5 with a 10 mm margin): T12 shows only its rib at the top edge, above where the trace of
+/// the column stops. Before: that rib was given to L1, which made every lumbar name one level too low
+/// (sacralised L5, `uncertain`). Now the names are right; the status stays `uncertain` (no rib-bearing vertebra in
+/// the traced column to check the lumbar count against).
+#[test]
+fn lumbar_field_at_5mm_keeps_t12s_rib_off_l1() {
+    let c = thick(Level::L1, Level::L5);
+    honest(&c);
+    assert!(all_correct(&c), "{}", show(&c));
+}
