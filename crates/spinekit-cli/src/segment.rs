@@ -112,7 +112,9 @@ pub fn write_segmentation(dir: &Path, seg: &Segmentation) -> CmdResult {
         "disclaimer": "Research software, not a medical device. Not for diagnosis or treatment decisions.",
         "method": "classical image analysis (spinekit-ct): bone ≥ 180 HU with cortex, marrow enclosed by cortex whatever its \
                    density (the scan's first and last slices count as closed); column traced through body centres \
-                   (into the neck up to C2); discs = gaps in bone along the centreline; vertebrae grown through bone \
+                   (into the neck up to C2); discs = gaps in bone along the centreline, or two endplates closer than 0.4 of \
+                   the disc spacing in the CT values (narrowed or thick-slice discs the bone mask bridges); disc labels = \
+                   non-bone voxels with the bodies above and below along the disc's normal; vertebrae grown through bone \
                    from the body cores (loose calcifications in front of the column left out), rib shafts beyond \
                    38 mm cut from rib-bearing vertebrae, outer surface refined on the input grid (< 150 HU left out); \
                    height = distance between the disc planes on the centreline; names from C2's dens, first and last \

@@ -423,3 +423,24 @@ fn thoracic_vertebrae_hold_no_rib_shafts() {
         assert!(d >= 0.73, "{l}: vertebra Dice {d:.3}");
     }
 }
+
+/// An abdomen–pelvis field: the whole sacrum and the coccyx in view (130 mm margins around L1–S1). The column is
+/// then traced down to the coccyx and the sacral alae begin 80–100 mm above its bottom; the sacrum must still be
+/// found (it was looked for only in the lowest 60 mm, and a whole-spine phantom lost its sacrum anchor).
+#[test]
+fn whole_pelvis_in_view_still_finds_the_sacrum() {
+    let mut cfg = PhantomConfig::small(Level::L1, Level::Sacrum);
+    cfg.grid = spinekit_phantom::GridSize::FitLevels {
+        inplane_fov_mm: 400.0,
+        margin_mm: 130.0,
+    };
+    let o = run(&cfg);
+    assert!(o.report.numbering.sacrum_found, "{}", describe(&o));
+    assert_eq!(
+        o.report.numbering.status,
+        NumberingStatus::Confident,
+        "{}",
+        describe(&o)
+    );
+    assert_all_correct(&o);
+}

@@ -28,8 +28,10 @@ pub(super) fn detect_sacrum(
     let mut top = None;
     let mut narrow = 0;
     let mut wide_count = 0usize;
-    // The lower sacrum and coccyx taper: the wide run may start up to 60 mm above the bottom of the column.
-    let first_wide_max = (60.0 / sp[2]).round() as usize;
+    // The lower sacrum and coccyx taper: the wide run may start up to 120 mm above the bottom of the column. With
+    // the whole pelvis in view (an abdomen–pelvis CT) the column is traced down the sacrum to the coccyx, and the
+    // alae begin 80–100 mm above its tip (sacrum about 100–110 mm long, coccyx about 30 mm).
+    let first_wide_max = (120.0 / sp[2]).round() as usize;
     for (n, &e) in ext.iter().enumerate() {
         if top.is_none() && n > first_wide_max {
             break;
@@ -44,6 +46,13 @@ pub(super) fn detect_sacrum(
                 break;
             }
         }
+    }
+    if std::env::var_os("SPINEKIT_TRACE_DEBUG").is_some() {
+        let e: Vec<String> = ext.iter().map(|v| format!("{v:.0}")).collect();
+        eprintln!(
+            "sacrum search: k_lo {}, wide {wide_mm:.0} mm, wide run top {top:?} ({wide_count} slices), extents {e:?}",
+            s.k_lo
+        );
     }
     let top = top?;
     if (wide_count as f64) * sp[2] < 10.0 {
