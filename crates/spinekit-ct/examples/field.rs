@@ -41,6 +41,13 @@ fn main() {
     if let Some(cl) = a.get(4).and_then(|x| x.parse().ok()) {
         c.sagittal.cervical_lordosis_deg = cl;
     }
+    // `NOISE=HU` (noise in water; low-dose CT 30–60) and `HU=…` (trabecular bone) override the defaults.
+    if let Some(n) = std::env::var("NOISE").ok().and_then(|v| v.parse().ok()) {
+        c.noise_sigma_hu = n;
+    }
+    if let Some(h) = std::env::var("HU").ok().and_then(|v| v.parse().ok()) {
+        c.trabecular_hu = h;
+    }
     let t = std::time::Instant::now();
     let p = generate(&c, None).unwrap();
     println!(

@@ -588,16 +588,21 @@ pub(super) fn find_vertebrae(
     let pa = smooth1d(&pa, 1.5 / sp[2]);
     let ct = ct_disc_profile(cti, s, sp);
     // The usual spacing of the discs (mm), from the gaps in the filled mask.
-    let spacing_mm = median(
-        cands
-            .windows(2)
-            .map(|w| arc[w[1].0] - arc[w[0].0])
-            .filter(|&d| d >= min_gap_mm)
-            .collect(),
-    );
+    let spacing_of = |c: &[(usize, f64)]| {
+        median(
+            c.windows(2)
+                .map(|w| arc[w[1].0] - arc[w[0].0])
+                .filter(|&d| d >= min_gap_mm)
+                .collect(),
+        )
+    };
+    let spacing_mm = spacing_of(&cands);
     // A gap in the filled mask where the CT values show the faint middle of a body (endplates clearly above and
     // below, at least half the usual spacing apart) and no disc next to it is the marrow of an osteoporotic body
     // at coarse slices, not a disc.
+    if std::env::var_os("SPINEKIT_TRACE_DEBUG").is_some() {
+        eprintln!("mask candidates before the CT check {cands:?}");
+    }
     if let Some(hm) = spacing_mm {
         cands.retain(|&(i, _)| {
             let near: Vec<&DiscEvidence> = ct[i.saturating_sub(1)..=(i + 1).min(n - 1)]
@@ -610,6 +615,13 @@ pub(super) fn find_vertebrae(
         });
     }
     let mut extra = thin_discs(&arc, &pa, &cands);
+    // Where noise or faint marrow fill every gap of the filled mask (a low-dose chest CT), the thin gaps of the
+    // mask before closing give the spacing.
+    let spacing_mm = spacing_mm.or_else(|| {
+        let mut all: Vec<(usize, f64)> = cands.iter().chain(&extra).copied().collect();
+        all.sort_by_key(|c| c.0);
+        spacing_of(&all)
+    });
     if std::env::var_os("SPINEKIT_TRACE_DEBUG").is_some() {
         let c: Vec<String> = ct
             .iter()
@@ -627,20 +639,26 @@ pub(super) fn find_vertebrae(
             let below = cands.iter().rev().find(|c| c.0 < i);
             let above = cands.iter().find(|c| c.0 > i);
             let local = match (below, above) {
-                (Some(b), Some(a)) => arc[a.0] - arc[b.0],
+                (Some(b), Some(a)) => (arc[a.0] - arc[b.0]).min(hm),
                 _ => hm,
             };
-            (i.saturating_sub(1)..=(i + 1).min(n - 1)).any(|j| is_ct_disc(&ct[j], local))
+            (i.saturating_sub(1)..=(i + 1).min(n - 1))
+                .any(|j| is_ct_disc(&ct[j], local) && ct[j].width_mm <= CT_ONLY_DISC_MAX_MM)
         });
         // Discs seen only in the CT values: clear (contrast ≥ 0.5) and thin against the spacing around them,
         // at least 12 mm from every other candidate. A merged pair of vertebrae doubles the spacing around
         // their lost disc, so the usual spacing caps it.
+        // Local maxima among thin gaps only: the faint mid-body next to a disc reads as high a contrast.
+        let thin = |j: usize| {
+            if ct[j].width_mm <= CT_ONLY_DISC_MAX_MM {
+                ct[j].contrast
+            } else {
+                0.0
+            }
+        };
         for i in 1..n - 1 {
             let e = &ct[i];
-            if e.contrast < 0.5
-                || e.contrast < ct[i - 1].contrast
-                || e.contrast <= ct[i + 1].contrast
-            {
+            if thin(i) < 0.5 || thin(i) < thin(i - 1) || thin(i) <= thin(i + 1) {
                 continue;
             }
             let below = cands
@@ -660,6 +678,9 @@ pub(super) fn find_vertebrae(
                 _ => hm,
             };
             let near = |c: &(usize, f64)| (arc[c.0] - arc[i]).abs() < min_gap_mm;
+            // (`thin` also keeps out gaps wider than a narrowed disc: where noise and faint marrow hide most
+            // discs from the mask, its spacing overestimates the local one, and a thoracic mid-body, 15–20 mm
+            // high and read 12 mm wide, would pass.)
             if is_ct_disc(e, local) && !cands.iter().chain(&extra).any(near) {
                 extra.push((i, prof[i]));
                 ct_only.push(i);
@@ -767,6 +788,11 @@ pub(super) struct ColumnProfile {
     /// The usual disc spacing along the centreline (mm), where the filled mask shows enough discs.
     pub(super) spacing_mm: Option<f64>,
 }
+
+/// Widest gap (mm, between the endplates at half height) taken for a thin disc, seen only in the CT values or in
+/// the mask before closing: narrowed lumbar discs are 3–6 mm, cervical and upper thoracic 4.5–6 mm; a disc of
+/// normal lumbar height (8.8 ± 1.4 mm, clinical-reference §6.2) leaves a gap in the filled bone mask.
+const CT_ONLY_DISC_MAX_MM: f64 = 10.0;
 
 /// A thin disc in the CT values, given the disc spacing `spacing_mm` around it: clear endplates on both sides of
 /// the plane (contrast ≥ 0.3), at most 0.4 times the spacing apart. A normal lumbar disc is about 0.3 of the
