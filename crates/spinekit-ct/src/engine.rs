@@ -86,6 +86,8 @@ pub fn segment(
 ) -> Result<Segmentation, CtError> {
     let mut timer = Timer::new(progress);
     validate_ct(ct)?;
+    // Reported: a noisy image (thin-slice bone-kernel or low-dose series) is what the engine reads least well.
+    let noise_hu = noise_sigma_hu(ct);
     timer.lap("validate", 0.02);
 
     // Internal grid: LPS axes (i → left, j → posterior, k → superior), spacing ≥ internal_spacing_mm.
@@ -106,7 +108,8 @@ pub fn segment(
     let body = body_mask(&cti);
     timer.lap("body outline", 0.15);
 
-    let bone_res = bone_mask(ct, &body, opts);
+    let mut bone_res = bone_mask(ct, &body, opts);
+    bone_res.noise_hu = noise_hu;
     timer.lap("bone", 0.35);
 
     let bone_i = resample_to_grid(&bone_res.bone, di, gi, Interpolation::Nearest, 0)?;
@@ -365,6 +368,8 @@ pub(crate) struct BoneResult {
     dense_non_bone_ml: f64,
     metal_ml: f64,
     clipped: bool,
+    /// Image noise in soft tissue (HU), measured on the input.
+    noise_hu: f64,
 }
 
 /// The traced column on the internal grid: per slice k, body centre and body front/back (voxel units),
@@ -430,6 +435,34 @@ fn centreline_chord_mm(s: &Spine, lo: f64, hi: f64) -> f64 {
     };
     let (a, b) = (at(lo), at(hi));
     ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
+}
+
+/// Image noise in soft tissue (HU): a robust SD (median absolute difference × 1.4826 / √2) of the difference
+/// between neighbours along the first axis where both lie within ±150 HU, over every fourth row.
+fn noise_sigma_hu(ct: &Volume<i16>) -> f64 {
+    let [ni, nj, nk] = ct.dims();
+    let d = ct.data();
+    let mut diffs: Vec<f32> = (0..nk)
+        .into_par_iter()
+        .flat_map_iter(|k| {
+            let mut v = Vec::new();
+            for j in (0..nj).step_by(4) {
+                let row = &d[ni * (j + nj * k)..ni * (j + nj * k) + ni];
+                for w in row.windows(2) {
+                    if (-150..=150).contains(&w[0]) && (-150..=150).contains(&w[1]) {
+                        v.push((w[1] as f32 - w[0] as f32).abs());
+                    }
+                }
+            }
+            v
+        })
+        .collect();
+    if diffs.len() < 1000 {
+        return 0.0;
+    }
+    let mid = diffs.len() / 2;
+    let (_, m, _) = diffs.select_nth_unstable_by(mid, f32::total_cmp);
+    *m as f64 * 1.4826 / std::f64::consts::SQRT_2
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -536,6 +569,7 @@ fn build_report(
             contrast_or_dense_soft_tissue: bone.dense_non_bone_ml >= CONTRAST_FINDING_ML,
             dense_non_bone_volume_ml: bone.dense_non_bone_ml,
             clipped_high_values: bone.clipped,
+            noise_hu: bone.noise_hu,
         },
     }
 }

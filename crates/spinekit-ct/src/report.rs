@@ -86,4 +86,9 @@ pub struct Findings {
     pub dense_non_bone_volume_ml: f64,
     /// Fraction of voxels at the scanner's upper limit inside bone (clipped data, e.g. stored as 12 bit).
     pub clipped_high_values: bool,
+    /// Image noise in soft tissue (HU; robust SD of neighbouring-voxel differences). A routine 3 mm abdominal
+    /// series reads 10–18 HU; a thin-slice bone-kernel or low-dose series 30–80 HU, where the engine is least
+    /// reliable (uncorrelated noise of 30 HU added to the IRCADb series shifts its names).
+    #[serde(default)]
+    pub noise_hu: f64,
 }

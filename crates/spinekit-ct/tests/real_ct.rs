@@ -290,3 +290,54 @@ fn ircadb_as_thick_slices_keeps_its_names() {
     }
     assert!(matched >= 4, "{}", show(&thick));
 }
+
+/// The IRCADb series with 30 HU of uncorrelated noise added (seeded), as a thin-slice bone-kernel or low-dose
+/// series reads: the noise is measured and reported (31 HU against 10.5 HU as scanned), and the numbering is not
+/// confident. The names are not yet right on such a series: the speckle crosses the bone threshold and fills the
+/// discs (in-plane smoothing before segmentation fixed one noise realisation and not another, and cost 1–2 names
+/// on noisy osteoporotic phantoms, so it was not kept).
+#[test]
+fn ircadb_with_added_noise_reports_the_noise() {
+    let Some(ct_path) = shared_data("ct-ircadb-01/PATIENT_DICOM") else {
+        return;
+    };
+    let ct = load_ct_hu(&ct_path);
+    let clean = segment(&ct, &SegmentOptions::default(), None)
+        .unwrap()
+        .report;
+    // Box–Muller on a 64-bit LCG: reproducible without a random-number crate.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut uniform = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    let data: Vec<i16> = ct
+        .data()
+        .iter()
+        .map(|&v| {
+            let z = (-2.0 * uniform().ln()).sqrt() * (std::f64::consts::TAU * uniform()).cos();
+            (v as f64 + 30.0 * z).round().clamp(-1024.0, 3071.0) as i16
+        })
+        .collect();
+    let noisy = Volume::from_vec(ct.dims(), *ct.geometry(), data).unwrap();
+    let rep = segment(&noisy, &SegmentOptions::default(), None)
+        .unwrap()
+        .report;
+    eprintln!(
+        "noise: clean {:.1} HU, noisy {:.1} HU",
+        clean.findings.noise_hu, rep.findings.noise_hu
+    );
+    assert!(
+        (8.0..15.0).contains(&clean.findings.noise_hu),
+        "clean noise {}",
+        clean.findings.noise_hu
+    );
+    assert!(
+        (25.0..40.0).contains(&rep.findings.noise_hu),
+        "noisy noise {}",
+        rep.findings.noise_hu
+    );
+    assert_ne!(rep.numbering.status, NumberingStatus::Confident);
+}

@@ -124,6 +124,7 @@ pub(super) fn bone_mask(ct: &Volume<i16>, body: &Volume<u8>, opts: &SegmentOptio
         dense_non_bone_ml: dense_non_bone / 1000.0,
         metal_ml: metal / 1000.0,
         clipped: max_v < 2000 && bone_vox > 0 && bone_max as f64 / bone_vox as f64 > 0.01,
+        noise_hu: 0.0,
     }
 }
 

@@ -158,6 +158,7 @@ mod tests {
                 contrast_or_dense_soft_tissue: false,
                 dense_non_bone_volume_ml: 0.0,
                 clipped_high_values: false,
+                noise_hu: 10.0,
             },
         }
     }

@@ -615,12 +615,19 @@ pub(super) fn find_vertebrae(
         });
     }
     let mut extra = thin_discs(&arc, &pa, &cands);
-    // Where noise or faint marrow fill every gap of the filled mask (a low-dose chest CT), the thin gaps of the
-    // mask before closing give the spacing.
+    // Where noise or faint marrow fill every gap of the filled mask (a low-dose chest CT, a noisy thin-slice or
+    // bone-kernel series), the thin gaps of the mask before closing give the spacing. Those miss discs too, and a
+    // missed disc doubles a gap: the lower quartile of the gaps, not their median.
     let spacing_mm = spacing_mm.or_else(|| {
         let mut all: Vec<(usize, f64)> = cands.iter().chain(&extra).copied().collect();
         all.sort_by_key(|c| c.0);
-        spacing_of(&all)
+        let mut gaps: Vec<f64> = all
+            .windows(2)
+            .map(|w| arc[w[1].0] - arc[w[0].0])
+            .filter(|&d| d >= min_gap_mm)
+            .collect();
+        gaps.sort_by(f64::total_cmp);
+        (!gaps.is_empty()).then(|| gaps[(gaps.len() - 1) / 4])
     });
     if std::env::var_os("SPINEKIT_TRACE_DEBUG").is_some() {
         let c: Vec<String> = ct
@@ -822,7 +829,13 @@ pub(super) fn check_segment_heights(segs: &mut Vec<Seg>, p: &ColumnProfile, s: &
         .filter(|g| g.lo_is_disc && g.hi_is_disc)
         .map(seg_h)
         .collect();
-    if let Some(hm) = median(heights) {
+    // The usual height, or the disc spacing where that is lower: where most discs were missed (noise filling the
+    // mask), the complete segments are mostly pairs and their median is a pair's height.
+    let hm = match (median(heights), p.spacing_mm) {
+        (Some(h), Some(d)) => Some(h.min(d)),
+        (h, _) => h,
+    };
+    if let Some(hm) = hm {
         let mut i = 0;
         while i < segs.len() {
             let g = &segs[i];
