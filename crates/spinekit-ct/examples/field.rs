@@ -62,28 +62,11 @@ fn main() {
         .and_then(|v| v.parse::<usize>().ok())
     {
         Some(n) if n > 1 => {
-            let [ni, nj, nk] = p.ct.dims();
-            let plane = ni * nj;
-            let nk2 = nk / n;
-            let mut data = vec![0i16; plane * nk2];
-            for k2 in 0..nk2 {
-                for x in 0..plane {
-                    let sum: i32 = (0..n)
-                        .map(|d| p.ct.data()[x + plane * (k2 * n + d)] as i32)
-                        .sum();
-                    data[x + plane * k2] = (sum / n as i32) as i16;
-                }
-            }
-            let mut g = *p.ct.geometry();
-            // The thick slice's centre lies (n − 1)/2 fine slices above its first one.
-            let shift = g.index_to_world([0.0, 0.0, (n as f64 - 1.0) / 2.0]);
-            g.origin_mm = shift;
-            g.spacing_mm[2] *= n as f64;
             println!(
                 "thick slices: {n} × {:.1} mm",
                 p.ct.geometry().spacing_mm[2]
             );
-            spinekit_image::Volume::from_vec([ni, nj, nk2], g, data).unwrap()
+            spinekit_phantom::thick_slices(&p.ct, n)
         }
         _ => p.ct.clone(),
     };

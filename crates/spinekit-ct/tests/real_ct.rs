@@ -1,14 +1,15 @@
 //! Accuracy on the real CTs in ../shared/data (skipped with a message when the data are absent, failing under CI).
 
 use spinekit_anatomy::Level;
-use spinekit_ct::{segment, NumberingStatus, SegmentOptions, SpineReport};
+use spinekit_ct::{segment, NumberingStatus, SegmentOptions};
 use spinekit_image::Volume;
 use spinekit_io::{open_volume, OpenOptions, SeriesSelector};
 use spinekit_morph::{dice, dice_labels};
 use spinekit_testdata::shared_data;
 
 mod common;
-use common::{load_ct_hu, load_u8, midbody_canal_ap, thick_slices, totalseg_to_verse};
+use common::{load_ct_hu, load_u8, midbody_canal_ap, totalseg_to_verse};
+use spinekit_phantom::thick_slices;
 
 #[test]
 fn totalseg_example_levels_bodies_and_discs() {
@@ -267,13 +268,7 @@ fn ircadb_as_thick_slices_keeps_its_names() {
     let thick = segment(&thick_slices(&ct, 3), &SegmentOptions::default(), None)
         .unwrap()
         .report;
-    let show = |r: &SpineReport| {
-        r.vertebrae
-            .iter()
-            .map(|v| format!("{} {:.0}", v.level, v.centroid_mm[2]))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let show = common::names_z;
     eprintln!("1.6 mm: {}\n4.8 mm: {}", show(&thin), show(&thick));
     assert_ne!(thick.numbering.status, NumberingStatus::Confident);
     let mut matched = 0;

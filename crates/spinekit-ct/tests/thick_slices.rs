@@ -1,13 +1,14 @@
 //! Thick slices (5 mm), as older archives and many routine abdominal studies store a CT: phantoms generated at
 //! 0.8 × 0.8 × 1 mm and reconstructed as 5 mm slices (each the mean of five). The truth stays on the fine grid;
-//! names are checked by centroid in millimetres (VerSe identification rule, 20 mm). The real-data counterpart is
+//! names are checked by centroid in millimetres (VerSe identification rule, 20 mm); `spinekit_phantom::thick_slices`
+//! makes the thick series. The real-data counterpart is
 //! `real_ct::ircadb_as_thick_slices_keeps_its_names`.
 
 mod common;
-use common::{all_correct, check, honest, show, thick_slices};
+use common::{all_correct, check, honest, show};
 use spinekit_anatomy::Level;
 use spinekit_ct::NumberingStatus;
-use spinekit_phantom::{generate, PhantomConfig};
+use spinekit_phantom::{generate, thick_slices, PhantomConfig};
 
 fn thick(first: Level, last: Level) -> common::Checked {
     let mut cfg = PhantomConfig::small(first, last);

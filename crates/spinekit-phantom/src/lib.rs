@@ -57,6 +57,7 @@ mod scene;
 mod shapes;
 mod soft;
 mod spine;
+mod thick;
 mod truth;
 
 pub use config::{
@@ -73,6 +74,7 @@ pub use project::{
     project, CircleLandmark, Projection, ProjectionTruth, ProjectionView, Px, S1Landmarks,
     VertebraLandmarks,
 };
+pub use thick::thick_slices;
 pub use truth::{
     AlignmentTruth, AngleTruth, BodyCompositionTruth, CobbTruth, Conventions, DiscTruth, Endplate,
     EnumerationTruth, FractureTruth, GridTruth, Heights, LabelMapsTruth, LevelTruth, PedicleTruth,

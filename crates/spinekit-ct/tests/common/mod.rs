@@ -15,27 +15,13 @@ pub fn load_ct_hu(path: &std::path::Path) -> Volume<i16> {
         .unwrap()
 }
 
-/// Thick-slice reconstruction of a CT: each output slice is the mean of `n` consecutive input slices (along the
-/// third index axis), centred where they are. A 4.8 mm series from a 1.6 mm one, as older archives and many
-/// routine abdominal studies store them.
-pub fn thick_slices(ct: &Volume<i16>, n: usize) -> Volume<i16> {
-    let [ni, nj, nk] = ct.dims();
-    let plane = ni * nj;
-    let nk2 = nk / n;
-    let mut data = vec![0i16; plane * nk2];
-    for k2 in 0..nk2 {
-        for x in 0..plane {
-            let sum: i32 = (0..n)
-                .map(|d| ct.data()[x + plane * (k2 * n + d)] as i32)
-                .sum();
-            data[x + plane * k2] = (sum as f64 / n as f64).round() as i16;
-        }
-    }
-    let mut g = *ct.geometry();
-    g.origin_mm = g.index_to_world([0.0, 0.0, (n as f64 - 1.0) / 2.0]);
-    // Only the slice axis grows; the direction cosines stay.
-    g.spacing_mm[2] *= n as f64;
-    Volume::from_vec([ni, nj, nk2], g, data).unwrap()
+/// Each vertebra's level and centroid height (mm), for messages.
+pub fn names_z(r: &SpineReport) -> String {
+    r.vertebrae
+        .iter()
+        .map(|v| format!("{} {:.0}", v.level, v.centroid_mm[2]))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A label map read as u8.
