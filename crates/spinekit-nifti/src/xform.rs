@@ -9,6 +9,9 @@ use crate::GeometrySource;
 use nalgebra::{Matrix3, Rotation3, UnitQuaternion, Vector3};
 use spinekit_image::Geometry;
 
+/// Largest corner distance (mm) between the sform and the qform read as agreement.
+const SFORM_QFORM_TOLERANCE_MM: f64 = 0.01;
+
 /// A 3×4 index→world affine: `world = m · index + t`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Affine {
@@ -191,8 +194,11 @@ pub(crate) fn header_geometry(
             match to_geometry(&s.flip_xy(), "sform") {
                 Ok(g) => {
                     if let Some(q) = q {
+                        // The qform is a float32 quaternion: for an oblique orientation its rotation differs from
+                        // the float32 sform by up to ~4e-5 rad, 0.001 mm over a small image (a property test found
+                        // 0.0010 mm at 25 mm); a hundredth of a millimetre is a real disagreement.
                         let d = max_corner_distance(&s, &q, dims);
-                        if d > 1e-3 {
+                        if d > SFORM_QFORM_TOLERANCE_MM {
                             warnings.push(format!(
                                 "sform and qform disagree by up to {d:.3} mm at the image corners; used the sform"
                             ));
