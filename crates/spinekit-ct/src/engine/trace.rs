@@ -588,15 +588,14 @@ pub(super) fn find_vertebrae(
     let pa = smooth1d(&pa, 1.5 / sp[2]);
     let ct = ct_disc_profile(cti, s, sp);
     // The usual spacing of the discs (mm), from the gaps in the filled mask.
-    let spacing_of = |c: &[(usize, f64)]| {
-        median(
-            c.windows(2)
-                .map(|w| arc[w[1].0] - arc[w[0].0])
-                .filter(|&d| d >= min_gap_mm)
-                .collect(),
-        )
+    // Gaps (mm) between consecutive candidates, sorted by position, at least `min_gap_mm` apart.
+    let gaps_of = |c: &[(usize, f64)]| -> Vec<f64> {
+        c.windows(2)
+            .map(|w| arc[w[1].0] - arc[w[0].0])
+            .filter(|&d| d >= min_gap_mm)
+            .collect()
     };
-    let spacing_mm = spacing_of(&cands);
+    let spacing_mm = median(gaps_of(&cands));
     // A gap in the filled mask where the CT values show the faint middle of a body (endplates clearly above and
     // below, at least half the usual spacing apart) and no disc next to it is the marrow of an osteoporotic body
     // at coarse slices, not a disc.
@@ -621,11 +620,7 @@ pub(super) fn find_vertebrae(
     let spacing_mm = spacing_mm.or_else(|| {
         let mut all: Vec<(usize, f64)> = cands.iter().chain(&extra).copied().collect();
         all.sort_by_key(|c| c.0);
-        let mut gaps: Vec<f64> = all
-            .windows(2)
-            .map(|w| arc[w[1].0] - arc[w[0].0])
-            .filter(|&d| d >= min_gap_mm)
-            .collect();
+        let mut gaps = gaps_of(&all);
         gaps.sort_by(f64::total_cmp);
         (!gaps.is_empty()).then(|| gaps[(gaps.len() - 1) / 4])
     });
@@ -642,13 +637,17 @@ pub(super) fn find_vertebrae(
     let mut ct_only = Vec::new();
     // The spacing there: between the filled mask's discs on either side, else the usual one.
     if let Some(hm) = spacing_mm {
-        extra.retain(|&(i, _)| {
-            let below = cands.iter().rev().find(|c| c.0 < i);
-            let above = cands.iter().find(|c| c.0 > i);
-            let local = match (below, above) {
-                (Some(b), Some(a)) => (arc[a.0] - arc[b.0]).min(hm),
+        // Spacing around position i: between the nearest of `around` below and above it, at most the usual one.
+        let local_spacing = |i: usize, around: &[(usize, f64)]| {
+            let below = around.iter().filter(|c| c.0 < i).map(|c| c.0).max();
+            let above = around.iter().filter(|c| c.0 > i).map(|c| c.0).min();
+            match (below, above) {
+                (Some(b), Some(a)) => (arc[a] - arc[b]).min(hm),
                 _ => hm,
-            };
+            }
+        };
+        extra.retain(|&(i, _)| {
+            let local = local_spacing(i, &cands);
             (i.saturating_sub(1)..=(i + 1).min(n - 1))
                 .any(|j| is_ct_disc(&ct[j], local) && ct[j].width_mm <= CT_ONLY_DISC_MAX_MM)
         });
@@ -668,27 +667,13 @@ pub(super) fn find_vertebrae(
             if thin(i) < 0.5 || thin(i) < thin(i - 1) || thin(i) <= thin(i + 1) {
                 continue;
             }
-            let below = cands
-                .iter()
-                .chain(&extra)
-                .filter(|c| c.0 < i)
-                .map(|c| c.0)
-                .max();
-            let above = cands
-                .iter()
-                .chain(&extra)
-                .filter(|c| c.0 > i)
-                .map(|c| c.0)
-                .min();
-            let local = match (below, above) {
-                (Some(b), Some(a)) => (arc[a] - arc[b]).min(hm),
-                _ => hm,
-            };
+            let all: Vec<(usize, f64)> = cands.iter().chain(&extra).copied().collect();
+            let local = local_spacing(i, &all);
             let near = |c: &(usize, f64)| (arc[c.0] - arc[i]).abs() < min_gap_mm;
             // (`thin` also keeps out gaps wider than a narrowed disc: where noise and faint marrow hide most
             // discs from the mask, its spacing overestimates the local one, and a thoracic mid-body, 15–20 mm
             // high and read 12 mm wide, would pass.)
-            if is_ct_disc(e, local) && !cands.iter().chain(&extra).any(near) {
+            if is_ct_disc(e, local) && !all.iter().any(near) {
                 extra.push((i, prof[i]));
                 ct_only.push(i);
             }
@@ -796,6 +781,21 @@ pub(super) struct ColumnProfile {
     pub(super) spacing_mm: Option<f64>,
 }
 
+impl ColumnProfile {
+    /// Arc length (mm) at slice position `x`, interpolated and clamped to the traced column.
+    fn arc_at(&self, x: f64, s: &Spine) -> f64 {
+        let n = self.arc.len();
+        let i = (x - s.k_lo as f64).clamp(0.0, (n - 1) as f64);
+        let (a, f) = (i.floor() as usize, i.fract());
+        self.arc[a] + f * (self.arc[(a + 1).min(n - 1)] - self.arc[a])
+    }
+
+    /// A segment's height along the centreline (mm), so that a steep neck is not taken for short vertebrae.
+    fn height_mm(&self, g: &Seg, s: &Spine) -> f64 {
+        self.arc_at(g.hi, s) - self.arc_at(g.lo, s)
+    }
+}
+
 /// Widest gap (mm, between the endplates at half height) taken for a thin disc, seen only in the CT values or in
 /// the mask before closing: narrowed lumbar discs are 3–6 mm, cervical and upper thoracic 4.5–6 mm; a disc of
 /// normal lumbar height (8.8 ± 1.4 mm, clinical-reference §6.2) leaves a gap in the filled bone mask.
@@ -816,14 +816,9 @@ pub(super) fn check_segment_heights(segs: &mut Vec<Seg>, p: &ColumnProfile, s: &
     // shorter neighbour); very long ones may hide a missed disc (split at the weakest bone inside, in the filled
     // mask or, for a thin disc bridged by its closing, in the mask before closing; the pieces are checked again).
     // Heights are measured along the centreline, so that a steep neck is not taken for short vertebrae.
-    let (prof, pa, arc) = (&p.prof, &p.pa, &p.arc);
+    let (prof, pa) = (&p.prof, &p.pa);
     let n = prof.len();
-    let arc_at = |x: f64| -> f64 {
-        let i = (x - s.k_lo as f64).clamp(0.0, (n - 1) as f64);
-        let (a, f) = (i.floor() as usize, i.fract());
-        arc[a] + f * (arc[(a + 1).min(n - 1)] - arc[a])
-    };
-    let seg_h = |g: &Seg| arc_at(g.hi) - arc_at(g.lo);
+    let seg_h = |g: &Seg| p.height_mm(g, s);
     let heights: Vec<f64> = segs
         .iter()
         .filter(|g| g.lo_is_disc && g.hi_is_disc)
@@ -902,12 +897,8 @@ pub(super) fn check_segment_heights(segs: &mut Vec<Seg>, p: &ColumnProfile, s: &
 /// 22 mm: in the neck the top of the column is C2, whose dens makes it twice as tall as C3.
 fn split_long_ends(segs: &mut Vec<Seg>, p: &ColumnProfile, s: &Spine, hm: f64) {
     let n = p.arc.len();
-    let arc_at = |x: f64| -> f64 {
-        let i = (x - s.k_lo as f64).clamp(0.0, (n - 1) as f64);
-        let (a, f) = (i.floor() as usize, i.fract());
-        p.arc[a] + f * (p.arc[(a + 1).min(n - 1)] - p.arc[a])
-    };
-    let height = |g: &Seg| arc_at(g.hi) - arc_at(g.lo);
+    let arc_at = |x: f64| p.arc_at(x, s);
+    let height = |g: &Seg| p.height_mm(g, s);
     let complete = |g: &Seg| g.lo_is_disc && g.hi_is_disc && !g.sacrum;
     // The clearest disc with arc position in [from + 0.7 h, from + 1.3 h] (or below `from` when `down`).
     let find = |from: f64, h: f64, down: bool| -> Option<usize> {
