@@ -1,5 +1,6 @@
 //! Diagnostics: `cargo run --release -p spinekit-ct --example diag -- (PATH | phantom VARIANT)` prints the
-//! numbering, per-level Dice against the reference and the stage timings.
+//! numbering, per-level Dice against the reference and the stage timings. `VOX=X,Y,Z` sets a phantom's grid;
+//! `NOISE=HU [NOISE_SEED=N] [NOISE_TEXTURE=iid|scanner]` adds noise to the input.
 
 use spinekit_anatomy::{Enumeration, Level};
 use spinekit_ct::{segment, SegmentOptions};
@@ -37,6 +38,13 @@ fn main() {
                 "arterial" => c.contrast_phase = spinekit_phantom::ContrastPhase::Arterial,
                 _ => {}
             }
+            // `VOX=X,Y,Z` (mm): the phantom's grid.
+            if let Ok(v) = std::env::var("VOX") {
+                let v: Vec<f64> = v.split(',').filter_map(|x| x.parse().ok()).collect();
+                if let [x, y, z] = v[..] {
+                    c.voxel_size_mm = [x, y, z];
+                }
+            }
             let p = generate(&c, None).unwrap();
             println!("truth rib-bearing {:?}", p.truth.enumeration.rib_bearing);
             truth_bodies = Some(p.bodies);
@@ -61,6 +69,25 @@ fn main() {
             });
             (ct, truth)
         };
+    // `NOISE=HU [NOISE_SEED=N] [NOISE_TEXTURE=iid|scanner]`: noise added to the input (a noisier series).
+    let ct = match std::env::var("NOISE")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+    {
+        Some(sd) => {
+            let seed = std::env::var("NOISE_SEED")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1);
+            let texture = match std::env::var("NOISE_TEXTURE").as_deref() {
+                Ok("scanner") => spinekit_phantom::NoiseTexture::Scanner,
+                _ => spinekit_phantom::NoiseTexture::Uncorrelated,
+            };
+            println!("added noise {sd} HU, {texture:?}, seed {seed}");
+            spinekit_phantom::added_noise(&ct, sd, texture, seed)
+        }
+        None => ct,
+    };
     let t = std::time::Instant::now();
     let s = segment(&ct, &SegmentOptions::default(), None).unwrap();
     println!("segment {:.0} ms", t.elapsed().as_secs_f64() * 1e3);

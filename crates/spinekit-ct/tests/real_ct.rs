@@ -286,13 +286,16 @@ fn ircadb_as_thick_slices_keeps_its_names() {
     assert!(matched >= 4, "{}", show(&thick));
 }
 
-/// The IRCADb series with 30 HU of uncorrelated noise added (seeded), as a thin-slice bone-kernel or low-dose
-/// series reads: the noise is measured and reported (31 HU against 10.5 HU as scanned), and the numbering is not
-/// confident. The names are not yet right on such a series: the speckle crosses the bone threshold and fills the
-/// discs (in-plane smoothing before segmentation fixed one noise realisation and not another, and cost 1–2 names
-/// on noisy osteoporotic phantoms, so it was not kept).
+/// The IRCADb series with noise added, as a low-dose or thin-slice bone-kernel series reads: uncorrelated 30 HU,
+/// and the scanner-like texture (0.6 mm grain) at 30 and 45 HU. The noise is measured and reported, and every
+/// whole vertebra keeps its name (centroid within 10 mm of the clean series' same level); the numbering stays
+/// honest (no sacrum). Before: 4–7 vertebrae, names shifted, one label of 322 ml. The portal-venous aorta
+/// (about 200 HU, at the bone threshold) was joined to the vertebrae by its speckle and accepted as bone with them;
+/// in each slice it lies apart from them, without cortex, and is now taken out there. The faint mid-body of a
+/// noisy vertebra could also read as a disc beside a clearer one.
 #[test]
-fn ircadb_with_added_noise_reports_the_noise() {
+fn ircadb_with_added_noise_keeps_its_names() {
+    use spinekit_phantom::{added_noise, NoiseTexture};
     let Some(ct_path) = shared_data("ct-ircadb-01/PATIENT_DICOM") else {
         return;
     };
@@ -300,39 +303,52 @@ fn ircadb_with_added_noise_reports_the_noise() {
     let clean = segment(&ct, &SegmentOptions::default(), None)
         .unwrap()
         .report;
-    // Box–Muller on a 64-bit LCG: reproducible without a random-number crate.
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut uniform = move || {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    };
-    let data: Vec<i16> = ct
-        .data()
-        .iter()
-        .map(|&v| {
-            let z = (-2.0 * uniform().ln()).sqrt() * (std::f64::consts::TAU * uniform()).cos();
-            (v as f64 + 30.0 * z).round().clamp(-1024.0, 3071.0) as i16
-        })
-        .collect();
-    let noisy = Volume::from_vec(ct.dims(), *ct.geometry(), data).unwrap();
-    let rep = segment(&noisy, &SegmentOptions::default(), None)
-        .unwrap()
-        .report;
+    let show = common::names_z;
     eprintln!(
-        "noise: clean {:.1} HU, noisy {:.1} HU",
-        clean.findings.noise_hu, rep.findings.noise_hu
+        "clean ({:.1} HU): {}",
+        clean.findings.noise_hu,
+        show(&clean)
     );
     assert!(
         (8.0..15.0).contains(&clean.findings.noise_hu),
         "clean noise {}",
         clean.findings.noise_hu
     );
-    assert!(
-        (25.0..40.0).contains(&rep.findings.noise_hu),
-        "noisy noise {}",
-        rep.findings.noise_hu
-    );
-    assert_ne!(rep.numbering.status, NumberingStatus::Confident);
+    // (texture, added SD, seed, range of the measured noise: the neighbour-difference SD reads the scanner
+    // texture's correlated noise lower than its SD).
+    let cases = [
+        (NoiseTexture::Uncorrelated, 30.0, 1, 25.0..40.0),
+        (NoiseTexture::Scanner, 30.0, 2, 15.0..30.0),
+        (NoiseTexture::Scanner, 45.0, 2, 25.0..40.0),
+    ];
+    for (texture, sd, seed, range) in cases {
+        let noisy = added_noise(&ct, sd, texture, seed);
+        let rep = segment(&noisy, &SegmentOptions::default(), None)
+            .unwrap()
+            .report;
+        let case = format!("{texture:?} {sd} HU (seed {seed})");
+        eprintln!("{case} ({:.1} HU): {}", rep.findings.noise_hu, show(&rep));
+        assert!(
+            range.contains(&rep.findings.noise_hu),
+            "{case}: noise read {}",
+            rep.findings.noise_hu
+        );
+        assert_ne!(rep.numbering.status, NumberingStatus::Confident, "{case}");
+        let whole =
+            |r: &spinekit_ct::SpineReport| r.vertebrae.iter().filter(|v| !v.partial).count();
+        assert_eq!(whole(&rep), whole(&clean), "{case}: {}", show(&rep));
+        for v in rep.vertebrae.iter().filter(|v| !v.partial) {
+            let d = clean
+                .vertebrae
+                .iter()
+                .find(|t| t.level == v.level)
+                .map(|t| common::dist_mm(t.centroid_mm, v.centroid_mm));
+            assert!(
+                d.is_some_and(|d| d <= 10.0),
+                "{case}: {} is {d:?} mm from the clean {0}: {}",
+                v.level,
+                show(&rep)
+            );
+        }
+    }
 }

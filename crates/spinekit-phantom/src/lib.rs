@@ -45,6 +45,7 @@
 //! disc too thin for its lordotic wedge gives up angle (posterior edge 1.5 mm), so lordosis falls (severe
 //! preset: lumbar lordosis 55° → 39°), as in degenerative flat back.
 
+mod added_noise;
 mod config;
 mod degen;
 mod error;
@@ -60,6 +61,7 @@ mod spine;
 mod thick;
 mod truth;
 
+pub use added_noise::{added_noise, NoiseTexture};
 pub use config::{
     BodyHabitus, ContrastPhase, FractureSpec, GridSize, LevelHu, PhantomConfig, SagittalProfile,
     Scoliosis, Side, MAX_VOXELS,

@@ -116,6 +116,13 @@ pub(super) fn bone_mask(ct: &Volume<i16>, body: &Volume<u8>, opts: &SegmentOptio
     if dense_non_bone / 1000.0 >= CONTRAST_FINDING_ML {
         let split_ml = split_non_cortical(ct, &mut data, &mut dense_data, cortex);
         dense_non_bone += split_ml * 1000.0;
+        // Slice by slice, vessel sections that noise joined to the bone.
+        let vessel_ml =
+            drop_vessel_sections(ct, &mut data, &mut dense_data, cortex, body_mid_x_mm(body));
+        dense_non_bone += vessel_ml * 1000.0;
+        if std::env::var_os("SPINEKIT_TRACE_DEBUG").is_some() {
+            eprintln!("split off bone {split_ml:.1} ml; vessel sections {vessel_ml:.1} ml");
+        }
     }
     let metal = ct.data().par_iter().filter(|&&v| v >= 2500).count() as f64 * vox_mm3;
     BoneResult {
@@ -373,4 +380,222 @@ pub(super) fn drop_loose_anterior_bone(
         }
     }
     removed as f64 * vox_ml
+}
+
+/// Finest in-plane pixel (mm) at which the vessel-section test runs. On such a grid a bone's section always
+/// shows cortex at full density, and noise is finest-grained there (it joins vessels to bone); at 3 mm pixels a
+/// vertebral body's section may hold no voxel at cortical density at all.
+const SECTION_TEST_MAX_PIXEL_MM: f64 = 1.0;
+
+/// Most voxels at cortical density in a section taken for a vessel (fraction): noise puts a few of a
+/// portal-venous vessel's voxels there; a bone's section has its cortical rim (about a tenth of a body's section).
+const SECTION_CORTEX_MAX_FRACTION: f64 = 0.01;
+
+/// Farthest (mm) from the body's left–right middle that a section is taken for a vessel: the aorta and the cava
+/// run within 50 mm of the midline; calcified costal cartilage and the ribs' front ends lie farther out.
+const SECTION_MAX_LATERAL_MM: f64 = 60.0;
+
+/// World x (mm, LPS) of the body's left–right middle.
+fn body_mid_x_mm(body: &Volume<u8>) -> f64 {
+    let [ni, nj, _] = body.dims();
+    let (mut s, mut n) = (0.0, 0usize);
+    for (p, &v) in body.data().iter().enumerate() {
+        if v != 0 {
+            s += (p % ni) as f64;
+            n += 1;
+        }
+    }
+    let i = if n > 0 { s / n as f64 } else { ni as f64 / 2.0 };
+    body.geometry().index_to_world([i, nj as f64 / 2.0, 0.0])[0]
+}
+
+/// Least area (mm²) of a section taken for a vessel: an aorta or cava is 200–600 mm².
+const SECTION_MIN_MM2: f64 = 60.0;
+
+/// Farthest (mm) a section's enclosing bone may lie: a marrow island in a body is walled in within a body's
+/// half width.
+const ENCLOSURE_MM: f64 = 25.0;
+
+/// Takes out of `bone` (input grid; marked in `dense`) the in-slice sections without cortex that no bone walls
+/// in: a contrast-filled aorta or cava at the bone threshold. In a noisy fine-pixel series the vessel's speckle
+/// above the threshold joins it to the vertebrae somewhere along the column, so it is accepted with them in 3D;
+/// slice by slice it lies apart, in front of the body. A marrow island without cortex inside a faint body is
+/// walled in by that body's cortex and stays. Returns the volume taken out (ml).
+pub(super) fn drop_vessel_sections(
+    ct: &Volume<i16>,
+    bone: &mut [u8],
+    dense: &mut [u8],
+    cortex: i16,
+    mid_x_mm: f64,
+) -> f64 {
+    let [ni, nj, _] = ct.dims();
+    let g = *ct.geometry();
+    let plane = ni * nj;
+    let sp = ct.geometry().spacing_mm;
+    if sp[0].max(sp[1]) > SECTION_TEST_MAX_PIXEL_MM {
+        return 0.0;
+    }
+    let px_mm2 = sp[0] * sp[1];
+    let dirs: [(f64, f64); 8] = std::array::from_fn(|d| {
+        let a = d as f64 * std::f64::consts::FRAC_PI_4;
+        (a.cos(), a.sin())
+    });
+    let removed: usize = bone
+        .par_chunks_mut(plane)
+        .zip(dense.par_chunks_mut(plane))
+        .zip(ct.data().par_chunks(plane))
+        .enumerate()
+        .map(|(k, ((b, o), c))| {
+            // 8-connected sections of the slice: voxels, voxels at cortical density, centroid.
+            let mut lab = vec![0u32; plane];
+            let mut stack = Vec::new();
+            let mut stats: Vec<(usize, usize, f64, f64)> = vec![(0, 0, 0.0, 0.0)];
+            for p in 0..plane {
+                if b[p] == 0 || lab[p] != 0 {
+                    continue;
+                }
+                let n = stats.len() as u32;
+                lab[p] = n;
+                stack.push(p);
+                let mut st = (0usize, 0usize, 0.0, 0.0);
+                while let Some(q) = stack.pop() {
+                    let (i, j) = ((q % ni) as isize, (q / ni) as isize);
+                    st.0 += 1;
+                    st.1 += usize::from(c[q] >= cortex);
+                    st.2 += i as f64;
+                    st.3 += j as f64;
+                    for dj in -1..=1isize {
+                        for di in -1..=1isize {
+                            let (x, y) = (i + di, j + dj);
+                            if x < 0 || y < 0 || x >= ni as isize || y >= nj as isize {
+                                continue;
+                            }
+                            let r = x as usize + y as usize * ni;
+                            if b[r] != 0 && lab[r] == 0 {
+                                lab[r] = n;
+                                stack.push(r);
+                            }
+                        }
+                    }
+                }
+                stats.push(st);
+            }
+            let mut taken = 0usize;
+            for (l, &(cnt, dense_cnt, si, sj)) in stats.iter().enumerate().skip(1) {
+                if (cnt as f64) * px_mm2 < SECTION_MIN_MM2
+                    || dense_cnt as f64 > SECTION_CORTEX_MAX_FRACTION * cnt as f64
+                {
+                    continue;
+                }
+                let (ci, cj) = (si / cnt as f64, sj / cnt as f64);
+                if (g.index_to_world([ci, cj, k as f64])[0] - mid_x_mm).abs()
+                    > SECTION_MAX_LATERAL_MM
+                {
+                    continue;
+                }
+                // Walled in: at least 7 of 8 rays from the centroid meet other bone within `ENCLOSURE_MM`.
+                let step = 0.5 * sp[0].min(sp[1]);
+                let walled = dirs
+                    .iter()
+                    .filter(|&&(dx, dy)| {
+                        let mut t = 0.0;
+                        while t <= ENCLOSURE_MM {
+                            let x = (ci + dx * t / sp[0]).round();
+                            let y = (cj + dy * t / sp[1]).round();
+                            if x < 0.0 || y < 0.0 || x >= ni as f64 || y >= nj as f64 {
+                                return false;
+                            }
+                            let r = x as usize + y as usize * ni;
+                            if b[r] != 0 && lab[r] != l as u32 {
+                                return true;
+                            }
+                            t += step;
+                        }
+                        false
+                    })
+                    .count()
+                    >= 7;
+                if walled {
+                    continue;
+                }
+                for p in 0..plane {
+                    if lab[p] == l as u32 {
+                        b[p] = 0;
+                        o[p] = 1;
+                        taken += 1;
+                    }
+                }
+            }
+            taken
+        })
+        .sum();
+    removed as f64 * sp.iter().product::<f64>() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spinekit_image::Geometry;
+
+    /// One 0.6 mm slice: a body (marrow 250 HU in a 1 mm, 1000 HU cortex, radius 18 mm) at the middle, a
+    /// 200 HU vessel (radius 10 mm) 3 mm in front of it, a 200 HU marrow island without cortex inside the body,
+    /// and a 200 HU disc 90 mm to the side (costal cartilage's place). Bone = everything ≥ 180 HU.
+    #[test]
+    fn vessel_sections_go_and_walled_marrow_stays() {
+        let (n, px) = (400usize, 0.6);
+        let g = Geometry::identity([px, px, 1.0]);
+        let c = n as f64 / 2.0;
+        let mut hu = vec![40i16; n * n];
+        let at = |i: usize, j: usize, x: f64, y: f64| {
+            ((i as f64 - x).powi(2) + (j as f64 - y).powi(2)).sqrt() * px
+        };
+        for j in 0..n {
+            for i in 0..n {
+                let r_body = at(i, j, c, c);
+                let v = &mut hu[i + j * n];
+                if r_body <= 18.0 {
+                    *v = if r_body >= 17.0 { 1000 } else { 250 };
+                    // The island: marrow cut off from the cortex by a ring of faint marrow.
+                    if r_body > 9.0 && r_body < 11.0 {
+                        *v = 120;
+                    }
+                    if r_body <= 9.0 {
+                        *v = 200;
+                    }
+                }
+                if at(i, j, c, c - (18.0 + 3.0 + 10.0) / px) <= 10.0 {
+                    *v = 200;
+                }
+                if at(i, j, c + 90.0 / px, c) <= 6.0 {
+                    *v = 200;
+                }
+            }
+        }
+        let ct = Volume::from_vec([n, n, 1], g, hu).unwrap();
+        let mut bone: Vec<u8> = ct.data().iter().map(|&v| u8::from(v >= 180)).collect();
+        let mut dense = vec![0u8; bone.len()];
+        let before = bone.clone();
+        let ml = drop_vessel_sections(&ct, &mut bone, &mut dense, 400, c * px);
+        let idx = |x: f64, y: f64| x.round() as usize + y.round() as usize * n;
+        let vessel = idx(c, c - 31.0 / px);
+        assert_eq!((bone[vessel], dense[vessel]), (0, 1), "vessel taken out");
+        assert_eq!(bone[idx(c, c)], 1, "walled marrow island stays");
+        assert_eq!(bone[idx(c + 15.0 / px, c)], 1, "body marrow stays");
+        assert_eq!(bone[idx(c + 90.0 / px, c)], 1, "far-lateral section stays");
+        let vessel_ml = std::f64::consts::PI * 100.0 * 1.0 / 1000.0;
+        assert!((ml - vessel_ml).abs() < 0.02, "{ml} ml vs {vessel_ml}");
+        // Coarse pixels: no test (a body's section may show no cortex there).
+        let coarse = Volume::from_vec(
+            [n, n, 1],
+            Geometry::identity([1.5, 1.5, 3.0]),
+            ct.data().to_vec(),
+        )
+        .unwrap();
+        let (mut b2, mut d2) = (before.clone(), vec![0u8; before.len()]);
+        assert_eq!(
+            drop_vessel_sections(&coarse, &mut b2, &mut d2, 400, c * 1.5),
+            0.0
+        );
+        assert_eq!(b2, before);
+    }
 }

@@ -673,7 +673,14 @@ pub(super) fn find_vertebrae(
             // (`thin` also keeps out gaps wider than a narrowed disc: where noise and faint marrow hide most
             // discs from the mask, its spacing overestimates the local one, and a thoracic mid-body, 15–20 mm
             // high and read 12 mm wide, would pass.)
-            if is_ct_disc(e, local) && !all.iter().any(near) {
+            // A faint one (contrast under 0.7) only where it is the clearest thin disc within `min_gap_mm`: in a
+            // noisy series a mid-body's faint marrow between the denser bone under its endplates can read as a
+            // disc of contrast 0.5 beside the real one. (A clear disc stays: in the upper thoracic spine two
+            // discs lie 13–15 mm apart.)
+            let rival = e.contrast < 0.7
+                && (0..n)
+                    .any(|j| j != i && (arc[j] - arc[i]).abs() < min_gap_mm && thin(j) > thin(i));
+            if is_ct_disc(e, local) && !rival && !all.iter().any(near) {
                 extra.push((i, prof[i]));
                 ct_only.push(i);
             }
