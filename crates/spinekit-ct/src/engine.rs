@@ -115,13 +115,13 @@ pub fn segment(
     let bone_i = resample_to_grid(&bone_res.bone, di, gi, Interpolation::Nearest, 0)?;
     // Dense structures without cortex (contrast-filled aorta, kidneys, bowel) and their partial-volumed rim must
     // not join the column where they touch it.
-    let dense_i = if bone_res.dense_non_bone.data().par_iter().any(|&v| v != 0) {
-        Some(morph::dilate_mm(
-            &resample_to_grid(&bone_res.dense_non_bone, di, gi, Interpolation::Nearest, 0)?,
+    // (The input-grid map is not needed after this: dropped, as it would otherwise add to the peak memory.)
+    let dense_i = match bone_res.dense_non_bone.take() {
+        Some(d) if d.data().par_iter().any(|&v| v != 0) => Some(morph::dilate_mm(
+            &resample_to_grid(&d, di, gi, Interpolation::Nearest, 0)?,
             DENSE_RIM_MM,
-        ))
-    } else {
-        None
+        )),
+        _ => None,
     };
     // For the column analysis, marrow and partial-volumed cortex (≥ 130 HU) next to accepted bone count too:
     // at 3 mm the cortex alone is too broken to enclose the bodies.
@@ -249,6 +249,8 @@ pub fn segment(
     let canal_i = canal_mask(&cti, &spine, sp);
     let discs_i = disc_labels(&cti, &bodies_i, &lab_i, &spine, &segs, &bounds, sp);
     timer.lap("bodies, discs, canal", 0.88);
+    // The working maps are done with: freed before the input-grid maps are made (the peak memory).
+    drop((cti, body, bone_i, near, dense_i, analysis, filled));
 
     // Back to the input grid (nearest: labels must not be averaged) and rename segment indices to VerSe labels.
     let verse: Vec<u8> = naming.levels.iter().map(|l| l.verse_label()).collect();
@@ -354,6 +356,16 @@ impl<'a> Timer<'a> {
     fn lap(&mut self, stage: &'static str, frac: f32) {
         let ms = self.t.elapsed().as_secs_f64() * 1e3;
         self.times.push(StageTime { stage, ms });
+        if std::env::var_os("SPINEKIT_MEM_DEBUG").is_some() {
+            let st = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+            let f = |k: &str| {
+                st.lines()
+                    .find(|l| l.starts_with(k))
+                    .unwrap_or("")
+                    .to_string()
+            };
+            eprintln!("{stage}: {} {}", f("VmRSS"), f("VmHWM"));
+        }
         if let Some(p) = self.progress {
             p(stage, frac);
         }
@@ -364,7 +376,7 @@ impl<'a> Timer<'a> {
 pub(crate) struct BoneResult {
     bone: Volume<u8>,
     /// Large regions inside the body at the bone threshold without cortex (contrast, dense organs).
-    dense_non_bone: Volume<u8>,
+    dense_non_bone: Option<Volume<u8>>,
     dense_non_bone_ml: f64,
     metal_ml: f64,
     clipped: bool,

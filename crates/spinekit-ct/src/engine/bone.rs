@@ -127,7 +127,7 @@ pub(super) fn bone_mask(ct: &Volume<i16>, body: &Volume<u8>, opts: &SegmentOptio
     let metal = ct.data().par_iter().filter(|&&v| v >= 2500).count() as f64 * vox_mm3;
     BoneResult {
         bone: Volume::from_vec(ct.dims(), *g, data).expect("same dims"),
-        dense_non_bone: Volume::from_vec(ct.dims(), *g, dense_data).expect("same dims"),
+        dense_non_bone: Some(Volume::from_vec(ct.dims(), *g, dense_data).expect("same dims")),
         dense_non_bone_ml: dense_non_bone / 1000.0,
         metal_ml: metal / 1000.0,
         clipped: max_v < 2000 && bone_vox > 0 && bone_max as f64 / bone_vox as f64 > 0.01,
