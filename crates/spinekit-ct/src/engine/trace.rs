@@ -527,6 +527,10 @@ pub(super) fn plane_fill_n(
 /// normal of the best, least-bone plane per slice, used to start each disc's surface fit). Discs are gaps in the
 /// filled bone mask, thin gaps in the mask before closing, and discs seen only in the CT values; each is checked
 /// against the CT values, which tell a disc (endplates close together) from a faint mid-body.
+/// Contrast of a disc in the CT values that no mid-body reaches (phantoms and the real series read 0.8–0.95 at
+/// discs, 0.3–0.55 at a faint mid-body).
+const CLEAR_CT_DISC: f64 = 0.7;
+
 pub(super) fn find_vertebrae(
     filled: &Volume<u8>,
     unclosed: &Volume<u8>,
@@ -624,6 +628,31 @@ pub(super) fn find_vertebrae(
         gaps.sort_by(f64::total_cmp);
         (!gaps.is_empty()).then(|| gaps[(gaps.len() - 1) / 4])
     });
+    // Where noise fills even the thin gaps (50–60 HU of noise in 1 mm slices of faint bone), the clear thin discs
+    // of the CT values give it: their peaks, strongest first, at least `min_gap_mm` apart; the median gap.
+    let spacing_mm = spacing_mm.or_else(|| {
+        let mut peaks: Vec<usize> = (1..n.saturating_sub(1))
+            .filter(|&i| {
+                let e = &ct[i];
+                e.contrast >= CLEAR_CT_DISC
+                    && e.width_mm <= CT_ONLY_DISC_MAX_MM
+                    && e.contrast >= ct[i - 1].contrast
+                    && e.contrast >= ct[i + 1].contrast
+            })
+            .collect();
+        peaks.sort_by(|&a, &b| ct[b].contrast.total_cmp(&ct[a].contrast));
+        let mut kept: Vec<(usize, f64)> = Vec::new();
+        for i in peaks {
+            if kept
+                .iter()
+                .all(|&(j, _)| (arc[j] - arc[i]).abs() >= min_gap_mm)
+            {
+                kept.push((i, 0.0));
+            }
+        }
+        kept.sort_by_key(|c| c.0);
+        median(gaps_of(&kept))
+    });
     if std::env::var_os("SPINEKIT_TRACE_DEBUG").is_some() {
         let c: Vec<String> = ct
             .iter()
@@ -677,7 +706,7 @@ pub(super) fn find_vertebrae(
             // noisy series a mid-body's faint marrow between the denser bone under its endplates can read as a
             // disc of contrast 0.5 beside the real one. (A clear disc stays: in the upper thoracic spine two
             // discs lie 13–15 mm apart.)
-            let rival = e.contrast < 0.7
+            let rival = e.contrast < CLEAR_CT_DISC
                 && (0..n)
                     .any(|j| j != i && (arc[j] - arc[i]).abs() < min_gap_mm && thin(j) > thin(i));
             if is_ct_disc(e, local) && !rival && !all.iter().any(near) {
