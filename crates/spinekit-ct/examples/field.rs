@@ -48,6 +48,12 @@ fn main() {
     if let Some(h) = std::env::var("HU").ok().and_then(|v| v.parse().ok()) {
         c.trabecular_hu = h;
     }
+    // `CONTRAST=venous|arterial`: a contrast-enhanced study.
+    match std::env::var("CONTRAST").as_deref() {
+        Ok("venous") => c.contrast_phase = spinekit_phantom::ContrastPhase::PortalVenous,
+        Ok("arterial") => c.contrast_phase = spinekit_phantom::ContrastPhase::Arterial,
+        _ => {}
+    }
     let t = std::time::Instant::now();
     let p = generate(&c, None).unwrap();
     println!(

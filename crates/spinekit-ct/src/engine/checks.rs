@@ -4,11 +4,18 @@
 
 use crate::report::{NumberingStatus, SpineReport};
 use crate::stats::median;
+use spinekit_anatomy::Level;
 
-/// A whole vertebra holding less than this fraction of its neighbours' median volume (or more than its inverse)
-/// has lost voxels to a neighbour or taken them. Adjacent vertebrae differ by far less (about 10 % per level in
-/// the lumbar spine); a severe crush fracture loses about half of its body, a quarter of the whole vertebra.
+/// A whole vertebra holding less than this fraction of its neighbours' median volume has lost voxels to a
+/// neighbour. Adjacent vertebrae differ by far less (about 10 % per level in the lumbar spine); a severe crush
+/// fracture loses about half of its body, a quarter of the whole vertebra.
 const VOLUME_RATIO_MIN: f64 = 0.5;
+
+/// A whole vertebra holding more than this many times the median volume of up to two neighbours on each side has
+/// taken voxels from a neighbour or from soft tissue (a contrast-filled vessel joined to it in a noisy series:
+/// several vertebrae in a row can grow into it, so the nearest neighbours alone can be as wrong as it). Vertebrae
+/// two levels apart differ by about 20 %. Not for C2, whose dens makes it half as large again as C3.
+const VOLUME_RATIO_MAX: f64 = 1.6;
 
 /// Consecutive centroids closer than this fraction of the median spacing (or farther than `SPACING_RATIO_MAX`
 /// times it) mean one vertebra cut in two, or two counted as one.
@@ -34,7 +41,7 @@ pub(super) fn check_delineation(report: &mut SpineReport) {
     let idx: Vec<usize> = (0..report.vertebrae.len())
         .filter(|&i| {
             let v = &report.vertebrae[i];
-            !v.partial && v.level != spinekit_anatomy::Level::Sacrum
+            !v.partial && v.level != Level::Sacrum
         })
         .collect();
     if idx.len() < 3 {
@@ -53,11 +60,24 @@ pub(super) fn check_delineation(report: &mut SpineReport) {
             .collect();
         Some(own / median(neighbours)?)
     };
+    // The same over up to two neighbours on each side.
+    let ratio2 = |n: usize| -> Option<f64> {
+        let neighbours: Vec<f64> = [n.checked_sub(2), n.checked_sub(1), Some(n + 1), Some(n + 2)]
+            .into_iter()
+            .flatten()
+            .filter_map(|m| idx.get(m))
+            .map(|&j| vs[j].volume_ml)
+            .collect();
+        Some(vs[idx[n]].volume_ml / median(neighbours)?)
+    };
     for (n, &i) in idx.iter().enumerate() {
         let Some(r) = ratio(n, &|j| Some(vs[j].volume_ml)) else {
             continue;
         };
-        if !(VOLUME_RATIO_MIN..=1.0 / VOLUME_RATIO_MIN).contains(&r) {
+        let r2 = ratio2(n).unwrap_or(r);
+        let c2 = matches!(vs[i].level, Level::C1 | Level::C2);
+        if r < VOLUME_RATIO_MIN || (!c2 && r2.max(r) > VOLUME_RATIO_MAX) {
+            let r = if r < VOLUME_RATIO_MIN { r } else { r2.max(r) };
             doubts.push((
                 i,
                 format!(

@@ -867,6 +867,38 @@ pub(super) fn check_segment_heights(segs: &mut Vec<Seg>, p: &ColumnProfile, s: &
         (h, _) => h,
     };
     if let Some(hm) = hm {
+        // Two short complete neighbours that together make one vertebra, parted by a weak gap in the mask
+        // (profile ≥ 0.2) where the CT values show no disc: noise left a gap in a mid-body. (Two crushed
+        // vertebrae side by side keep their disc: it shows in the CT values.)
+        let mut i = 0;
+        while i + 1 < segs.len() {
+            let (g, u) = (&segs[i], &segs[i + 1]);
+            let complete = |g: &Seg| g.lo_is_disc && g.hi_is_disc && !g.sacrum;
+            let (hg, hu) = (seg_h(g), seg_h(u));
+            let x = (g.hi.round().max(0.0) as usize)
+                .saturating_sub(s.k_lo)
+                .min(n - 1);
+            let near = x.saturating_sub(1)..=(x + 1).min(n - 1);
+            let weak_gap = near.clone().all(|y| prof[y] >= 0.2);
+            let no_ct_disc = !near.clone().any(|y| is_ct_disc(&p.ct[y], hm));
+            if complete(g)
+                && complete(u)
+                && (g.hi - u.lo).abs() < 1e-6
+                && hg < 0.65 * hm
+                && hu < 0.65 * hm
+                && hg + hu <= 1.3 * hm
+                && weak_gap
+                && no_ct_disc
+            {
+                if std::env::var_os("SPINEKIT_TRACE_DEBUG").is_some() {
+                    eprintln!("pair {hg:.0} + {hu:.0} mm merged at slice {:.1}", g.hi);
+                }
+                segs[i + 1].lo = segs[i].lo;
+                segs.remove(i);
+                continue;
+            }
+            i += 1;
+        }
         let mut i = 0;
         while i < segs.len() {
             let g = &segs[i];
