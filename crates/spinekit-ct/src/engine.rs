@@ -375,7 +375,8 @@ impl<'a> Timer<'a> {
 
 pub(crate) struct BoneResult {
     bone: Volume<u8>,
-    /// Large regions inside the body at the bone threshold without cortex (contrast, dense organs).
+    /// Large regions inside the body at the bone threshold without cortex (contrast, dense organs); taken (and
+    /// freed) once resampled to the internal grid.
     dense_non_bone: Option<Volume<u8>>,
     dense_non_bone_ml: f64,
     metal_ml: f64,

@@ -523,14 +523,14 @@ pub(super) fn plane_fill_n(
     }
 }
 
-/// Segments between the discs, caudal first, and the profiles along the column they were cut from (with the
-/// normal of the best, least-bone plane per slice, used to start each disc's surface fit). Discs are gaps in the
-/// filled bone mask, thin gaps in the mask before closing, and discs seen only in the CT values; each is checked
-/// against the CT values, which tell a disc (endplates close together) from a faint mid-body.
 /// Contrast of a disc in the CT values that no mid-body reaches (phantoms and the real series read 0.8–0.95 at
 /// discs, 0.3–0.55 at a faint mid-body).
 const CLEAR_CT_DISC: f64 = 0.7;
 
+/// Segments between the discs, caudal first, and the profiles along the column they were cut from (with the
+/// normal of the best, least-bone plane per slice, used to start each disc's surface fit). Discs are gaps in the
+/// filled bone mask, thin gaps in the mask before closing, and discs seen only in the CT values; each is checked
+/// against the CT values, which tell a disc (endplates close together) from a faint mid-body.
 pub(super) fn find_vertebrae(
     filled: &Volume<u8>,
     unclosed: &Volume<u8>,
