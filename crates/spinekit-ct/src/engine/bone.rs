@@ -409,6 +409,14 @@ fn body_mid_x_mm(body: &Volume<u8>) -> f64 {
     body.geometry().index_to_world([i, nj as f64 / 2.0, 0.0])[0]
 }
 
+/// Radius (mm) around a section's centroid of which at least `SOLID_MIN_FRACTION` must be its own for it to be
+/// taken for a vessel.
+const SOLID_RADIUS_MM: f64 = 3.0;
+
+/// A portal-venous vessel (about 160 HU) in 45 HU of noise has a third of its lumen above the bone threshold; the
+/// marrow inside an osteoporotic body's shell (80–120 HU) under 10 %.
+const SOLID_MIN_FRACTION: f64 = 0.15;
+
 /// Least area (mm²) of a section taken for a vessel: an aorta or cava is 200–600 mm².
 const SECTION_MIN_MM2: f64 = 60.0;
 
@@ -493,6 +501,33 @@ pub(super) fn drop_vessel_sections(
                 {
                     continue;
                 }
+                // Solid around its centroid, as a vessel's lumen is: the section of an osteoporotic body whose
+                // faint cortex shows no voxel at cortical density is a shell around marrow below the threshold,
+                // and its centroid lies in that marrow.
+                let (rx, ry) = (
+                    (SOLID_RADIUS_MM / sp[0]).ceil() as isize,
+                    (SOLID_RADIUS_MM / sp[1]).ceil() as isize,
+                );
+                let (mut inside, mut all) = (0usize, 0usize);
+                for dy in -ry..=ry {
+                    for dx in -rx..=rx {
+                        let (x, y) = (ci.round() as isize + dx, cj.round() as isize + dy);
+                        let d2 = (dx as f64 * sp[0]).powi(2) + (dy as f64 * sp[1]).powi(2);
+                        if d2 > SOLID_RADIUS_MM * SOLID_RADIUS_MM
+                            || x < 0
+                            || y < 0
+                            || x >= ni as isize
+                            || y >= nj as isize
+                        {
+                            continue;
+                        }
+                        all += 1;
+                        inside += usize::from(lab[x as usize + y as usize * ni] == l as u32);
+                    }
+                }
+                if (inside as f64) < SOLID_MIN_FRACTION * all as f64 {
+                    continue;
+                }
                 // Walled in: at least 7 of 8 rays from the centroid meet other bone within `ENCLOSURE_MM`.
                 let step = 0.5 * sp[0].min(sp[1]);
                 let walled = dirs
@@ -569,6 +604,12 @@ mod tests {
                 if at(i, j, c + 90.0 / px, c) <= 6.0 {
                     *v = 200;
                 }
+                // An osteoporotic body 45 mm to the side: a 1.2 mm, 300 HU shell (no voxel at cortical density)
+                // around 80 HU marrow.
+                let r_shell = at(i, j, c - 45.0 / px, c);
+                if r_shell <= 16.0 {
+                    *v = if r_shell >= 14.8 { 300 } else { 80 };
+                }
             }
         }
         let ct = Volume::from_vec([n, n, 1], g, hu).unwrap();
@@ -582,6 +623,11 @@ mod tests {
         assert_eq!(bone[idx(c, c)], 1, "walled marrow island stays");
         assert_eq!(bone[idx(c + 15.0 / px, c)], 1, "body marrow stays");
         assert_eq!(bone[idx(c + 90.0 / px, c)], 1, "far-lateral section stays");
+        assert_eq!(
+            bone[idx(c - 45.0 / px + 15.5 / px, c)],
+            1,
+            "faint osteoporotic shell stays"
+        );
         let vessel_ml = std::f64::consts::PI * 100.0 * 1.0 / 1000.0;
         assert!((ml - vessel_ml).abs() < 0.02, "{ml} ml vs {vessel_ml}");
         // Coarse pixels: no test (a body's section may show no cortex there).
