@@ -134,6 +134,16 @@ fn osteoporotic_marrow_at_3mm_is_not_confident_when_the_maps_fail() {
     }
 }
 
+/// The phantom of `cfg` segmented and checked against its truth: printed under `case`, and never `confident` and
+/// wrong.
+fn honest_names(cfg: &PhantomConfig, case: &str) -> common::Checked {
+    let p = generate(cfg, None).unwrap();
+    let c = common::check(&p.ct, &p.labels);
+    eprintln!("{case}: {}", common::show(&c));
+    common::honest(&c);
+    c
+}
+
 /// The low-dose chest CT of an older adult: T1–T12 at 0.8 × 0.8 × 3 mm with 30 HU of noise (in water) and 80 HU
 /// marrow, and with 50 HU of noise and normal marrow. Noise and faint marrow fill most of the gaps of the filled
 /// bone mask, and the faint mid-bodies leave thin gaps in the mask before closing; the CT values tell the discs
@@ -147,18 +157,9 @@ fn low_dose_chest_of_an_older_adult_keeps_its_names() {
         cfg.voxel_size_mm = [0.8, 0.8, 3.0];
         cfg.noise_sigma_hu = noise_hu;
         cfg.trabecular_hu = trabecular_hu;
-        let p = generate(&cfg, None).unwrap();
-        let c = common::check(&p.ct, &p.labels);
-        eprintln!(
-            "noise {noise_hu} HU, marrow {trabecular_hu} HU: {}",
-            common::show(&c)
-        );
-        common::honest(&c);
-        assert!(
-            common::all_correct(&c),
-            "noise {noise_hu} HU, marrow {trabecular_hu} HU: {}",
-            common::show(&c)
-        );
+        let case = format!("noise {noise_hu} HU, marrow {trabecular_hu} HU");
+        let c = honest_names(&cfg, &case);
+        assert!(common::all_correct(&c), "{case}: {}", common::show(&c));
     }
 }
 
@@ -173,15 +174,9 @@ fn noisy_thin_slice_chest_keeps_its_names() {
         cfg.voxel_size_mm = [0.8, 0.8, 1.0];
         cfg.noise_sigma_hu = 60.0;
         cfg.trabecular_hu = trabecular_hu;
-        let p = generate(&cfg, None).unwrap();
-        let c = common::check(&p.ct, &p.labels);
-        eprintln!("marrow {trabecular_hu} HU: {}", common::show(&c));
-        common::honest(&c);
-        assert!(
-            common::all_correct(&c),
-            "marrow {trabecular_hu} HU: {}",
-            common::show(&c)
-        );
+        let case = format!("marrow {trabecular_hu} HU");
+        let c = honest_names(&cfg, &case);
+        assert!(common::all_correct(&c), "{case}: {}", common::show(&c));
     }
 }
 
@@ -198,9 +193,6 @@ fn noisy_contrast_abdomen_is_never_confident_and_wrong() {
         cfg.noise_sigma_hu = 45.0;
         cfg.trabecular_hu = trabecular_hu;
         cfg.contrast_phase = spinekit_phantom::ContrastPhase::PortalVenous;
-        let p = generate(&cfg, None).unwrap();
-        let c = common::check(&p.ct, &p.labels);
-        eprintln!("marrow {trabecular_hu} HU: {}", common::show(&c));
-        common::honest(&c);
+        honest_names(&cfg, &format!("marrow {trabecular_hu} HU"));
     }
 }

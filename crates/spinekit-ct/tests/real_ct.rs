@@ -271,18 +271,12 @@ fn ircadb_as_thick_slices_keeps_its_names() {
     let show = common::names_z;
     eprintln!("1.6 mm: {}\n4.8 mm: {}", show(&thin), show(&thick));
     assert_ne!(thick.numbering.status, NumberingStatus::Confident);
-    let mut matched = 0;
-    for v in thick.vertebrae.iter().filter(|v| !v.partial) {
-        let same = thin.vertebrae.iter().find(|t| t.level == v.level);
-        let d = same.map(|t| common::dist_mm(t.centroid_mm, v.centroid_mm));
-        assert!(
-            d.is_some_and(|d| d <= 20.0),
-            "{} at 4.8 mm is {d:?} mm from the 1.6 mm {0}: {}",
-            v.level,
-            show(&thick)
-        );
-        matched += 1;
-    }
+    let (moved, matched) = common::moved_from(&thick, &thin, 20.0);
+    assert!(
+        moved.is_empty(),
+        "at 4.8 mm, away from the 1.6 mm same level: {moved:?}: {}",
+        show(&thick)
+    );
     assert!(matched >= 4, "{}", show(&thick));
 }
 
@@ -337,19 +331,12 @@ fn ircadb_with_added_noise_keeps_its_names() {
         let whole =
             |r: &spinekit_ct::SpineReport| r.vertebrae.iter().filter(|v| !v.partial).count();
         assert_eq!(whole(&rep), whole(&clean), "{case}: {}", show(&rep));
-        for v in rep.vertebrae.iter().filter(|v| !v.partial) {
-            let d = clean
-                .vertebrae
-                .iter()
-                .find(|t| t.level == v.level)
-                .map(|t| common::dist_mm(t.centroid_mm, v.centroid_mm));
-            assert!(
-                d.is_some_and(|d| d <= 10.0),
-                "{case}: {} is {d:?} mm from the clean {0}: {}",
-                v.level,
-                show(&rep)
-            );
-        }
+        let (moved, _) = common::moved_from(&rep, &clean, 10.0);
+        assert!(
+            moved.is_empty(),
+            "{case}: away from the clean same level: {moved:?}: {}",
+            show(&rep)
+        );
     }
 }
 
@@ -387,19 +374,12 @@ fn totalseg_example_with_added_noise_is_honest() {
             continue;
         }
         confident += 1;
-        for v in rep.vertebrae.iter().filter(|v| !v.partial) {
-            let d = clean
-                .vertebrae
-                .iter()
-                .find(|t| t.level == v.level)
-                .map(|t| common::dist_mm(t.centroid_mm, v.centroid_mm));
-            assert!(
-                d.is_some_and(|d| d <= 10.0),
-                "seed {seed}: confident, but {} is {d:?} mm from the clean {0}: {}",
-                v.level,
-                common::names_z(&rep)
-            );
-        }
+        let (moved, _) = common::moved_from(&rep, &clean, 10.0);
+        assert!(
+            moved.is_empty(),
+            "seed {seed}: confident, but away from the clean same level: {moved:?}: {}",
+            common::names_z(&rep)
+        );
     }
     assert!(confident >= 1, "no realisation confident");
 }

@@ -395,9 +395,10 @@ const SECTION_CORTEX_MAX_FRACTION: f64 = 0.01;
 /// run within 50 mm of the midline; calcified costal cartilage and the ribs' front ends lie farther out.
 const SECTION_MAX_LATERAL_MM: f64 = 60.0;
 
-/// World x (mm, LPS) of the body's left–right middle.
-fn body_mid_x_mm(body: &Volume<u8>) -> f64 {
-    let [ni, nj, _] = body.dims();
+/// Index (first axis) of the body's left–right middle: the mean over its voxels (the middle of the grid where
+/// there is no body).
+pub(super) fn body_mid_i(body: &Volume<u8>) -> f64 {
+    let ni = body.dims()[0];
     let (mut s, mut n) = (0.0, 0usize);
     for (p, &v) in body.data().iter().enumerate() {
         if v != 0 {
@@ -405,8 +406,18 @@ fn body_mid_x_mm(body: &Volume<u8>) -> f64 {
             n += 1;
         }
     }
-    let i = if n > 0 { s / n as f64 } else { ni as f64 / 2.0 };
-    body.geometry().index_to_world([i, nj as f64 / 2.0, 0.0])[0]
+    if n > 0 {
+        s / n as f64
+    } else {
+        ni as f64 / 2.0
+    }
+}
+
+/// World x (mm, LPS) of the body's left–right middle.
+fn body_mid_x_mm(body: &Volume<u8>) -> f64 {
+    let nj = body.dims()[1];
+    body.geometry()
+        .index_to_world([body_mid_i(body), nj as f64 / 2.0, 0.0])[0]
 }
 
 /// Radius (mm) around a section's centroid of which at least `SOLID_MIN_FRACTION` must be its own for it to be
@@ -454,39 +465,21 @@ pub(super) fn drop_vessel_sections(
         .zip(ct.data().par_chunks(plane))
         .enumerate()
         .map(|(k, ((b, o), c))| {
-            // 8-connected sections of the slice: voxels, voxels at cortical density, centroid.
-            let mut lab = vec![0u32; plane];
-            let mut stack = Vec::new();
-            let mut stats: Vec<(usize, usize, f64, f64)> = vec![(0, 0, 0.0, 0.0)];
-            for p in 0..plane {
-                if b[p] == 0 || lab[p] != 0 {
-                    continue;
-                }
-                let n = stats.len() as u32;
-                lab[p] = n;
-                stack.push(p);
-                let mut st = (0usize, 0usize, 0.0, 0.0);
-                while let Some(q) = stack.pop() {
-                    let (i, j) = ((q % ni) as isize, (q / ni) as isize);
+            // 8-connected sections of the slice (26-connectivity on a one-slice grid): voxels, voxels at
+            // cortical density, centroid.
+            let slice = Volume::from_vec([ni, nj, 1], g, b.to_vec()).expect("one slice");
+            let comps = morph::label_components(&slice, morph::Connectivity::TwentySix);
+            drop(slice);
+            let lab = comps.labels;
+            let mut stats = vec![(0usize, 0usize, 0.0f64, 0.0f64); comps.sizes.len()];
+            for (q, &l) in lab.iter().enumerate() {
+                if l != 0 {
+                    let st = &mut stats[l as usize];
                     st.0 += 1;
                     st.1 += usize::from(c[q] >= cortex);
-                    st.2 += i as f64;
-                    st.3 += j as f64;
-                    for dj in -1..=1isize {
-                        for di in -1..=1isize {
-                            let (x, y) = (i + di, j + dj);
-                            if x < 0 || y < 0 || x >= ni as isize || y >= nj as isize {
-                                continue;
-                            }
-                            let r = x as usize + y as usize * ni;
-                            if b[r] != 0 && lab[r] == 0 {
-                                lab[r] = n;
-                                stack.push(r);
-                            }
-                        }
-                    }
+                    st.2 += (q % ni) as f64;
+                    st.3 += (q / ni) as f64;
                 }
-                stats.push(st);
             }
             let mut taken = 0usize;
             for (l, &(cnt, dense_cnt, si, sj)) in stats.iter().enumerate().skip(1) {

@@ -76,16 +76,7 @@ pub(super) fn trace_spine(
     let cv = Volume::from_vec([ni, nj, 1], g2, count).expect("dims");
     let cs = morph::gaussian_mm(&cv, [8.0, 8.0, 0.0]);
     // Body's left-right centre: the column is within 60 mm of it.
-    let (mut sx, mut n) = (0.0, 0.0);
-    for k in 0..nk {
-        for (p, &v) in body.slice_k(k).iter().enumerate() {
-            if v != 0 {
-                sx += (p % ni) as f64;
-                n += 1.0;
-            }
-        }
-    }
-    let xc_body = if n > 0.0 { sx / n } else { ni as f64 / 2.0 };
+    let xc_body = body_mid_i(body);
     let lim = 60.0 / sp[0];
     let (mut best, mut bi, mut bj) = (0f32, 0usize, 0usize);
     for j in 0..nj {
@@ -608,9 +599,7 @@ pub(super) fn find_vertebrae(
     }
     if let Some(hm) = spacing_mm {
         cands.retain(|&(i, _)| {
-            let near: Vec<&DiscEvidence> = ct[i.saturating_sub(1)..=(i + 1).min(n - 1)]
-                .iter()
-                .collect();
+            let near: Vec<&DiscEvidence> = ct[around(i, n)].iter().collect();
             let body = near
                 .iter()
                 .any(|e| e.contrast >= 0.5 && e.width_mm >= 0.5 * hm);
@@ -677,8 +666,7 @@ pub(super) fn find_vertebrae(
         };
         extra.retain(|&(i, _)| {
             let local = local_spacing(i, &cands);
-            (i.saturating_sub(1)..=(i + 1).min(n - 1))
-                .any(|j| is_ct_disc(&ct[j], local) && ct[j].width_mm <= CT_ONLY_DISC_MAX_MM)
+            around(i, n).any(|j| is_ct_disc(&ct[j], local) && ct[j].width_mm <= CT_ONLY_DISC_MAX_MM)
         });
         // Discs seen only in the CT values: clear (contrast ≥ 0.5) and thin against the spacing around them,
         // at least 12 mm from every other candidate. A merged pair of vertebrae doubles the spacing around
@@ -837,6 +825,11 @@ impl ColumnProfile {
 /// normal lumbar height (8.8 ± 1.4 mm, clinical-reference §6.2) leaves a gap in the filled bone mask.
 const CT_ONLY_DISC_MAX_MM: f64 = 10.0;
 
+/// Profile positions within one sample of `i` (of `n`): where a disc found in one profile is looked for in another.
+fn around(i: usize, n: usize) -> std::ops::RangeInclusive<usize> {
+    i.saturating_sub(1)..=(i + 1).min(n - 1)
+}
+
 /// A thin disc in the CT values, given the disc spacing `spacing_mm` around it: clear endplates on both sides of
 /// the plane (contrast ≥ 0.3), at most 0.4 times the spacing apart. A normal lumbar disc is about 0.3 of the
 /// spacing (8.8 mm against bodies ≈ 2.5 times as high, clinical-reference §6.2); the faint mid-plane of a body is
@@ -878,7 +871,7 @@ pub(super) fn check_segment_heights(segs: &mut Vec<Seg>, p: &ColumnProfile, s: &
             let x = (g.hi.round().max(0.0) as usize)
                 .saturating_sub(s.k_lo)
                 .min(n - 1);
-            let near = x.saturating_sub(1)..=(x + 1).min(n - 1);
+            let near = around(x, n);
             let weak_gap = near.clone().all(|y| prof[y] >= 0.2);
             let no_ct_disc = !near.clone().any(|y| is_ct_disc(&p.ct[y], hm));
             if complete(g)

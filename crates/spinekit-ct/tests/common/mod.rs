@@ -24,6 +24,29 @@ pub fn names_z(r: &SpineReport) -> String {
         .join(", ")
 }
 
+/// Whole vertebrae of `report` whose centroid lies farther than `max_mm` from `reference`'s vertebra of the same
+/// level (or that `reference` does not have), as "level: distance" lines; and how many whole vertebrae were
+/// compared. Used to check that a degraded series (thick slices, added noise) keeps the clean series' names.
+pub fn moved_from(
+    report: &SpineReport,
+    reference: &SpineReport,
+    max_mm: f64,
+) -> (Vec<String>, usize) {
+    let whole: Vec<_> = report.vertebrae.iter().filter(|v| !v.partial).collect();
+    let moved = whole
+        .iter()
+        .filter_map(|v| {
+            let d = reference
+                .vertebrae
+                .iter()
+                .find(|t| t.level == v.level)
+                .map(|t| dist_mm(t.centroid_mm, v.centroid_mm));
+            (!d.is_some_and(|d| d <= max_mm)).then(|| format!("{}: {d:?} mm", v.level))
+        })
+        .collect();
+    (moved, whole.len())
+}
+
 /// A label map read as u8.
 pub fn load_u8(path: &std::path::Path) -> Volume<u8> {
     open_volume(path, &OpenOptions::default())
