@@ -1,5 +1,7 @@
 //! The segmentation pipeline (see the crate documentation for the method).
-use crate::numbering::{apply_sacroiliac_cue, detect_c2, detect_ribs, name_levels, Naming, Ribs};
+use crate::numbering::{
+    apply_sacroiliac_cue, assign_ribs, detect_c2, find_rib_exits, name_levels, Naming, Ribs,
+};
 use crate::report::*;
 use crate::stats::median;
 use crate::validate::validate_ct;
@@ -157,6 +159,15 @@ pub fn segment(
     if sacrum {
         check_segment_heights(&mut segs, &profile, &spine);
     }
+    // The ribs are found before the vertebrae grow: each thoracic level has its own pair.
+    let rib_exits = find_rib_exits(&bone_i, &spine, sp);
+    let rib_levels: Vec<(usize, f64)> = rib_exits
+        .iter()
+        .filter(|e| e.is_rib())
+        .map(|e| (e.side(), e.axial))
+        .collect();
+    let rib_placed = split_at_rib_pairs(&mut segs, &profile, &spine, &rib_levels);
+    timer.lap("rib exits", 0.64);
     if std::env::var_os("SPINEKIT_TRACE_DEBUG").is_some() {
         let b: Vec<String> = segs
             .iter()
@@ -180,7 +191,13 @@ pub fn segment(
             if n == 1 && ls_from_ct {
                 return None;
             }
-            Some(check_disc_plane_ct(&cti, &spine, pl, segs[n].lo, sp))
+            let r = check_disc_plane_ct(&cti, &spine, pl, segs[n].lo, sp);
+            // A boundary placed between two rib pairs moves only a little: there the CT values failed already.
+            let placed = rib_placed.iter().find(|x| (x.0 - segs[n].lo).abs() < 1e-6);
+            if placed.is_some_and(|&(_, max_mm)| (r.1 - segs[n].lo).abs() * sp[2] > max_mm) {
+                return None;
+            }
+            Some(r)
         })
         .collect();
     for (n, ch) in checked.into_iter().enumerate() {
@@ -223,7 +240,7 @@ pub fn segment(
     lift_posterior_boundaries(&mut lab_i, &spine, sp);
     timer.lap("vertebrae", 0.75);
 
-    let ribs = detect_ribs(&bone_i, &spine, &segs, sp);
+    let ribs = assign_ribs(&rib_exits, &segs);
     cut_ribs(&mut lab_i, &spine, &segs, &ribs, sp);
     let c2 = detect_c2(&cti, &spine, &segs, sp);
     timer.lap("ribs", 0.78);

@@ -72,7 +72,7 @@ fn far_lateral(forward_mm: f64) -> f64 {
 /// process lie behind the front of the body.
 const EXIT_DY_MM: std::ops::RangeInclusive<f64> = -15.0..=50.0;
 
-/// Longest exit band (mm along the column) taken as one rib neck (see `detect_ribs`); bands over twice as long are
+/// Longest exit band (mm along the column) taken as one rib neck (see `find_rib_exits`); bands over twice as long are
 /// cut into pieces this long.
 const EXIT_BAND_MAX_MM: f64 = 12.0;
 
@@ -223,19 +223,48 @@ fn beyond_a_whole_end(segs: &[Seg], n: usize, ka: f64, typical: Option<f64>) -> 
     }
 }
 
-/// Finds the ribs of each vertebra from the bone mask alone (independently of how the vertebra labels grew):
-/// bone more than [`column_radius_mm`] from the centreline is split into connected pieces; a piece that starts at
-/// the column boundary, posterior-laterally at the level of a vertebra, and reaches at least
-/// [`RIB_MIN_REACH_MM`] beyond it while staying thin is that vertebra's rib. Works at any voxel size: the rib is
-/// cut at its neck, so a joint that partial volume bridges at 3 mm does not matter.
-pub(crate) fn detect_ribs(bone: &Volume<u8>, s: &Spine, segs: &[Seg], sp: [f64; 3]) -> Ribs {
+/// Where a rib-like piece of bone leaves the column on one side, found from the bone mask alone, before any
+/// segment is known (so that the segments can be checked against the ribs).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RibExit {
+    /// 0: the patient's right, 1: left.
+    side: usize,
+    /// Level of the exit along the column (slice units, measured perpendicular to the centreline).
+    pub(crate) axial: f64,
+    /// Front-to-back position relative to the body centre (mm).
+    dy_mm: f64,
+    /// Farthest own voxel from the exit (mm).
+    reach_mm: f64,
+    /// Lateral reach from the centreline (mm), credited for a piece that curves forwards.
+    lateral_mm: f64,
+    /// Typical cross-section (mm²).
+    section_mm2: f64,
+    /// The piece runs down to the bottom slice (a rib may be cut by the view) and its exit is above it.
+    touches_bottom: bool,
+}
+
+impl RibExit {
+    /// Long, far-reaching and thin: a rib, not a transverse process, an ala or a scapula.
+    pub(crate) fn is_rib(&self) -> bool {
+        self.reach_mm >= RIB_MIN_REACH_MM
+            && self.lateral_mm >= RIB_MIN_LATERAL_MM
+            && self.section_mm2 <= RIB_MAX_SECTION_MM2
+    }
+
+    /// 0: the patient's right, 1: left.
+    pub(crate) fn side(&self) -> usize {
+        self.side
+    }
+}
+
+/// Every place where bone more than [`column_radius_mm`] from the centreline leaves the column, found from the bone
+/// mask alone (independently of the segments and of how the vertebra labels grew): that bone is split into
+/// connected pieces; where a piece starts at the column boundary, posterior-laterally, is an exit. One that reaches
+/// at least [`RIB_MIN_REACH_MM`] beyond it while staying thin is a rib ([`RibExit::is_rib`]). Works at any voxel
+/// size: the rib is cut at its neck, so a joint that partial volume bridges at 3 mm does not matter.
+pub(crate) fn find_rib_exits(bone: &Volume<u8>, s: &Spine, sp: [f64; 3]) -> Vec<RibExit> {
     let [ni, nj, nk] = bone.dims();
-    let nseg = segs.len();
-    let mut out = Ribs {
-        flags: vec![(false, false); nseg],
-        reach_mm: vec![[None, None]; nseg],
-        cut_by_bottom: vec![false; nseg],
-    };
+    let mut out = Vec::new();
     let r0 = column_radius_mm(s);
     let centre = |k: usize| s.centre[k.clamp(s.k_lo, s.k_hi)];
     let mut cand =
@@ -278,12 +307,6 @@ pub(crate) fn detect_ribs(bone: &Volume<u8>, s: &Spine, segs: &[Seg], sp: [f64; 
         }
     }
     let band = r0 + 1.5 * sp[0].max(sp[1]).max(3.0 / 1.5);
-    let typical = median(
-        segs.iter()
-            .filter(|g| g.lo_is_disc && g.hi_is_disc && !g.sacrum)
-            .map(|g| g.hi - g.lo)
-            .collect(),
-    );
     let gap = (8.0 / sp[2]).ceil() as u32;
     let debug = std::env::var_os("SPINEKIT_RIB_DEBUG").is_some();
     for v in vox.iter().filter(|v| !v.is_empty()) {
@@ -383,6 +406,7 @@ pub(crate) fn detect_ribs(bone: &Volume<u8>, s: &Spine, segs: &[Seg], sp: [f64; 
                 section,
             ));
         }
+        let touches_bottom = v.iter().any(|p| p[2] == 0);
         for &(side, cen, reach, lateral, section) in &reaches {
             let k = cen[2].round() as usize;
             let [_, y] = centre(k);
@@ -390,49 +414,77 @@ pub(crate) fn detect_ribs(bone: &Volume<u8>, s: &Spine, segs: &[Seg], sp: [f64; 
             // Level of the exit point measured along the column (perpendicular to the centreline), so that
             // kyphosis does not move a posterior point into the neighbouring vertebra.
             let ka = axial_position(s, [cen[0] * sp[0], cen[1] * sp[1], cen[2] * sp[2]], sp);
-            let seg = segs
-                .iter()
-                .position(|g| ka >= g.lo && ka < g.hi)
-                .or_else(|| {
-                    (0..nseg).min_by(|&a, &b| {
-                        let d = |g: &Seg| (g.lo - ka).max(ka - g.hi);
-                        d(&segs[a]).total_cmp(&d(&segs[b]))
-                    })
-                })
-                .filter(|&n| !beyond_a_whole_end(segs, n, ka, typical));
             if debug {
                 eprintln!(
-                    "rib? seg {seg:?} side {} k {:.1} axial {ka:.1} dy {dy:.0} reach {reach:.0} section {section:.0} vox {} r0 {r0:.0} maxdx {lateral:.0} kext {:?}",
+                    "rib? side {} k {:.1} axial {ka:.1} dy {dy:.0} reach {reach:.0} section {section:.0} vox {} r0 {r0:.0} maxdx {lateral:.0} kext {:?}",
                     ["R", "L"][side],
                     cen[2],
                     v.len(),
                     (v.iter().map(|p| p[2]).min(), v.iter().map(|p| p[2]).max())
                 );
             }
-            let Some(n) = seg else { continue };
-            // The neck and the transverse process lie behind the front of the body; the iliac wing (behind the
-            // sacrum) is excluded with the sacral segments.
-            if segs[n].sacrum || !EXIT_DY_MM.contains(&dy) {
-                continue;
+            out.push(RibExit {
+                side,
+                axial: ka,
+                dy_mm: dy,
+                reach_mm: reach,
+                lateral_mm: lateral,
+                section_mm2: section,
+                touches_bottom: touches_bottom && cen[2] > 0.5,
+            });
+        }
+    }
+    out
+}
+
+/// The ribs of each segment from the exits: an exit belongs to the segment that holds its level (else the
+/// nearest, unless it lies a whole vertebra beyond an end segment).
+pub(crate) fn assign_ribs(exits: &[RibExit], segs: &[Seg]) -> Ribs {
+    let nseg = segs.len();
+    let mut out = Ribs {
+        flags: vec![(false, false); nseg],
+        reach_mm: vec![[None, None]; nseg],
+        cut_by_bottom: vec![false; nseg],
+    };
+    let typical = median(
+        segs.iter()
+            .filter(|g| g.lo_is_disc && g.hi_is_disc && !g.sacrum)
+            .map(|g| g.hi - g.lo)
+            .collect(),
+    );
+    for e in exits {
+        let ka = e.axial;
+        let seg = segs
+            .iter()
+            .position(|g| ka >= g.lo && ka < g.hi)
+            .or_else(|| {
+                (0..nseg).min_by(|&a, &b| {
+                    let d = |g: &Seg| (g.lo - ka).max(ka - g.hi);
+                    d(&segs[a]).total_cmp(&d(&segs[b]))
+                })
+            })
+            .filter(|&n| !beyond_a_whole_end(segs, n, ka, typical));
+        let Some(n) = seg else { continue };
+        // The neck and the transverse process lie behind the front of the body; the iliac wing (behind the
+        // sacrum) is excluded with the sacral segments.
+        if segs[n].sacrum || !EXIT_DY_MM.contains(&e.dy_mm) {
+            continue;
+        }
+        if !e.is_rib() {
+            // Ribs descend from their exit: a thin piece that runs down to the bottom slice may be a rib cut
+            // by the field of view.
+            if e.section_mm2 <= RIB_MAX_SECTION_MM2 && e.touches_bottom {
+                out.cut_by_bottom[n] = true;
             }
-            if reach < RIB_MIN_REACH_MM
-                || lateral < RIB_MIN_LATERAL_MM
-                || section > RIB_MAX_SECTION_MM2
-            {
-                // Ribs descend from their exit: a thin piece that runs down to the bottom slice may be a rib cut
-                // by the field of view.
-                if section <= RIB_MAX_SECTION_MM2 && v.iter().any(|p| p[2] == 0) && cen[2] > 0.5 {
-                    out.cut_by_bottom[n] = true;
-                }
-                continue;
-            }
-            let e = &mut out.reach_mm[n][1 - side];
-            *e = Some(e.map_or(reach, |r: f64| r.max(reach)));
-            if side == 1 {
-                out.flags[n].0 = true;
-            } else {
-                out.flags[n].1 = true;
-            }
+            continue;
+        }
+        let side = e.side;
+        let r = &mut out.reach_mm[n][1 - side];
+        *r = Some(r.map_or(e.reach_mm, |x: f64| x.max(e.reach_mm)));
+        if side == 1 {
+            out.flags[n].0 = true;
+        } else {
+            out.flags[n].1 = true;
         }
     }
     out

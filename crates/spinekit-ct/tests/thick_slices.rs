@@ -42,3 +42,34 @@ fn lumbar_field_at_5mm_keeps_t12s_rib_off_l1() {
     honest(&c);
     assert!(all_correct(&c), "{}", show(&c));
 }
+
+/// Whole thoracolumbar spine (the view starts at T1): the 4–5 mm thoracic discs vanish inside 5 mm slices, and
+/// before, the segments above T10 each held two vertebrae. Sacrum and last rib agreed, so the numbering was
+/// `confident` with five names wrong. Each thoracic level has its own rib pair: a segment that two rib pairs leave
+/// is cut between them. Now every name is right, and every level from T2 down is found once.
+#[test]
+fn whole_spine_at_5mm_has_one_vertebra_per_rib_pair() {
+    let c = thick(Level::T1, Level::Sacrum);
+    honest(&c);
+    assert!(all_correct(&c), "{}", show(&c));
+    let found: Vec<Level> = c.names.iter().map(|m| m.level).collect();
+    let normal = |l: &&Level| !matches!(l, Level::T13 | Level::L6);
+    for l in Level::ALL
+        .iter()
+        .filter(|l| (Level::T2..=Level::L5).contains(*l))
+        .filter(normal)
+    {
+        assert!(found.contains(l), "{l} missing: {}", show(&c));
+    }
+}
+
+/// Fields without the sacrum, whose thoracic segments were merged in pairs the same way (5 and 6 names wrong,
+/// `uncertain`): every name right now.
+#[test]
+fn thoracic_fields_at_5mm_keep_their_names() {
+    for (first, last) in [(Level::T4, Level::L3), (Level::C7, Level::L2)] {
+        let c = thick(first, last);
+        honest(&c);
+        assert!(all_correct(&c), "{}", show(&c));
+    }
+}
