@@ -159,6 +159,7 @@ pub fn segment(
     if sacrum {
         check_segment_heights(&mut segs, &profile, &spine);
     }
+    timer.lap("sacrum", 0.63);
     // The ribs are found before the vertebrae grow: each thoracic level has its own pair.
     let rib_exits = find_rib_exits(&bone_i, &spine, sp);
     let rib_levels: Vec<(usize, f64)> = rib_exits

@@ -196,3 +196,22 @@ fn noisy_contrast_abdomen_is_never_confident_and_wrong() {
         honest_names(&cfg, &format!("marrow {trabecular_hu} HU"));
     }
 }
+
+/// An arterial-phase chest (T1–T12 at 0.8 × 0.8 × 1 mm): the heart (280 HU) and the descending aorta (300 HU) lie
+/// against the spine and the ribs, so at the bone threshold they join the skeleton and no dense region is left
+/// outside the bone to show the contrast; the split of the bone from touching structures never ran, and the heart
+/// was labelled as a vertebra (7 names wrong, `uncertain`). The accepted bone's solid part without cortex now
+/// triggers the split. Every name is right, and the contrast is reported.
+#[test]
+fn arterial_chest_keeps_the_heart_out_of_the_spine() {
+    let mut cfg = PhantomConfig::small(Level::T1, Level::T12);
+    cfg.voxel_size_mm = [0.8, 0.8, 1.0];
+    cfg.contrast_phase = spinekit_phantom::ContrastPhase::Arterial;
+    let c = honest_names(&cfg, "arterial chest");
+    assert!(common::all_correct(&c), "{}", common::show(&c));
+    assert!(
+        c.report.findings.contrast_or_dense_soft_tissue,
+        "{:?}",
+        c.report.findings
+    );
+}

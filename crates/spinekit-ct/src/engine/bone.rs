@@ -111,9 +111,19 @@ pub(super) fn bone_mask(ct: &Volume<i16>, body: &Volume<u8>, opts: &SegmentOptio
     drop(comps);
     // A contrast-filled vessel or organ touching a bone shares its component at the threshold: split the accepted
     // bone at its thin contacts (one-voxel erosion) and take out the large parts without cortex.
-    // Only where contrast shows elsewhere in the scan (a contrast-filled vessel rarely touches bone everywhere):
-    // the split costs an erosion and a labelling of the whole input grid.
-    if dense_non_bone / 1000.0 >= CONTRAST_FINDING_ML {
+    // Only where contrast shows elsewhere in the scan (the split costs an erosion and a labelling of the whole
+    // input grid), or where the accepted bone holds solid regions without cortex: in the arterial phase the heart
+    // and the descending aorta (280–300 HU) can lie against the spine and the ribs over their whole length, so that
+    // no dense region is left outside the bone to show the contrast (a chest phantom: the heart was labelled as a
+    // vertebra).
+    let solid_ml = solid_non_cortical_ml(ct, &data, cortex);
+    if std::env::var_os("SPINEKIT_TRACE_DEBUG").is_some() {
+        let dense_ml = dense_non_bone / 1000.0;
+        eprintln!(
+            "solid non-cortical accepted bone {solid_ml:.1} ml; dense non-bone {dense_ml:.1} ml"
+        );
+    }
+    if dense_non_bone / 1000.0 >= CONTRAST_FINDING_ML || solid_ml >= SOLID_NON_CORTICAL_MIN_ML {
         let split_ml = split_non_cortical(ct, &mut data, &mut dense_data, cortex);
         dense_non_bone += split_ml * 1000.0;
         // Slice by slice, vessel sections that noise joined to the bone.
@@ -133,6 +143,44 @@ pub(super) fn bone_mask(ct: &Volume<i16>, body: &Volume<u8>, opts: &SegmentOptio
         clipped: max_v < 2000 && bone_vox > 0 && bone_max as f64 / bone_vox as f64 > 0.01,
         noise_hu: 0.0,
     }
+}
+
+/// Solid accepted bone without cortex (ml, see [`solid_non_cortical_ml`]) from which the bone is split from
+/// touching structures even where no contrast shows outside it: an arterial aorta from T4 to L1 holds about 70 ml
+/// (25 mm lumen), the heart several hundred; the phantom's dense pelvic and rib marrow (205–260 HU) 26 ml.
+const SOLID_NON_CORTICAL_MIN_ML: f64 = 50.0;
+
+/// Volume (ml) of accepted bone below cortical density whose neighbours 2 mm away along all three axes are too:
+/// the inside of a solid region without cortex (an enhancing heart or aorta; dense marrow also counts, and only
+/// costs the split its time). Trabecular bone below the threshold and thin cortical shells do not.
+fn solid_non_cortical_ml(ct: &Volume<i16>, bone: &[u8], cortex: i16) -> f64 {
+    let [ni, nj, nk] = ct.dims();
+    let sp = ct.geometry().spacing_mm;
+    let d: [usize; 3] = std::array::from_fn(|a| (2.0 / sp[a]).ceil().max(1.0) as usize);
+    let plane = ni * nj;
+    let soft = |q: usize| bone[q] != 0 && ct.data()[q] < cortex;
+    let count: usize = (d[2]..nk.saturating_sub(d[2]))
+        .into_par_iter()
+        .map(|k| {
+            let mut c = 0;
+            for j in d[1]..nj.saturating_sub(d[1]) {
+                for i in d[0]..ni.saturating_sub(d[0]) {
+                    let q = i + ni * j + plane * k;
+                    c += usize::from(
+                        soft(q)
+                            && soft(q - d[0])
+                            && soft(q + d[0])
+                            && soft(q - ni * d[1])
+                            && soft(q + ni * d[1])
+                            && soft(q - plane * d[2])
+                            && soft(q + plane * d[2]),
+                    );
+                }
+            }
+            c
+        })
+        .sum();
+    count as f64 * sp.iter().product::<f64>() / 1000.0
 }
 
 /// Dense non-bone volume (ml) from which contrast (or dense soft tissue) is reported, and the split of bone from
@@ -382,7 +430,7 @@ pub(super) fn drop_loose_anterior_bone(
     removed as f64 * vox_ml
 }
 
-/// Finest in-plane pixel (mm) at which the vessel-section test runs. On such a grid a bone's section always
+/// Largest in-plane pixel (mm) at which the vessel-section test runs. On such a grid a bone's section always
 /// shows cortex at full density, and noise is finest-grained there (it joins vessels to bone); at 3 mm pixels a
 /// vertebral body's section may hold no voxel at cortical density at all.
 const SECTION_TEST_MAX_PIXEL_MM: f64 = 1.0;
