@@ -165,7 +165,7 @@ pub fn segment(
     let rib_levels: Vec<(usize, f64)> = rib_exits
         .iter()
         .filter(|e| e.is_rib())
-        .map(|e| (e.side(), e.axial))
+        .map(|e| (e.side, e.axial))
         .collect();
     let rib_placed = split_at_rib_pairs(&mut segs, &profile, &spine, &rib_levels);
     timer.lap("rib exits", 0.64);

@@ -228,7 +228,7 @@ fn beyond_a_whole_end(segs: &[Seg], n: usize, ka: f64, typical: Option<f64>) -> 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RibExit {
     /// 0: the patient's right, 1: left.
-    side: usize,
+    pub(crate) side: usize,
     /// Level of the exit along the column (slice units, measured perpendicular to the centreline).
     pub(crate) axial: f64,
     /// Front-to-back position relative to the body centre (mm).
@@ -249,11 +249,6 @@ impl RibExit {
         self.reach_mm >= RIB_MIN_REACH_MM
             && self.lateral_mm >= RIB_MIN_LATERAL_MM
             && self.section_mm2 <= RIB_MAX_SECTION_MM2
-    }
-
-    /// 0: the patient's right, 1: left.
-    pub(crate) fn side(&self) -> usize {
-        self.side
     }
 }
 

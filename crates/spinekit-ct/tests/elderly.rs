@@ -144,6 +144,20 @@ fn honest_names(cfg: &PhantomConfig, case: &str) -> common::Checked {
     c
 }
 
+/// [`honest_names`], and every name right.
+fn right_names(cfg: &PhantomConfig, case: &str) -> common::Checked {
+    let c = honest_names(cfg, case);
+    assert!(common::all_correct(&c), "{case}: {}", common::show(&c));
+    c
+}
+
+/// A chest field (T1–T12) on a grid of `voxel_mm`.
+fn chest(voxel_mm: [f64; 3]) -> PhantomConfig {
+    let mut cfg = PhantomConfig::small(Level::T1, Level::T12);
+    cfg.voxel_size_mm = voxel_mm;
+    cfg
+}
+
 /// The low-dose chest CT of an older adult: T1–T12 at 0.8 × 0.8 × 3 mm with 30 HU of noise (in water) and 80 HU
 /// marrow, and with 50 HU of noise and normal marrow. Noise and faint marrow fill most of the gaps of the filled
 /// bone mask, and the faint mid-bodies leave thin gaps in the mask before closing; the CT values tell the discs
@@ -153,13 +167,13 @@ fn honest_names(cfg: &PhantomConfig, case: &str) -> common::Checked {
 #[test]
 fn low_dose_chest_of_an_older_adult_keeps_its_names() {
     for (noise_hu, trabecular_hu) in [(30.0, 80.0), (50.0, 170.0)] {
-        let mut cfg = PhantomConfig::small(Level::T1, Level::T12);
-        cfg.voxel_size_mm = [0.8, 0.8, 3.0];
+        let mut cfg = chest([0.8, 0.8, 3.0]);
         cfg.noise_sigma_hu = noise_hu;
         cfg.trabecular_hu = trabecular_hu;
-        let case = format!("noise {noise_hu} HU, marrow {trabecular_hu} HU");
-        let c = honest_names(&cfg, &case);
-        assert!(common::all_correct(&c), "{case}: {}", common::show(&c));
+        right_names(
+            &cfg,
+            &format!("noise {noise_hu} HU, marrow {trabecular_hu} HU"),
+        );
     }
 }
 
@@ -170,13 +184,10 @@ fn low_dose_chest_of_an_older_adult_keeps_its_names() {
 #[test]
 fn noisy_thin_slice_chest_keeps_its_names() {
     for trabecular_hu in [120.0, 80.0] {
-        let mut cfg = PhantomConfig::small(Level::T1, Level::T12);
-        cfg.voxel_size_mm = [0.8, 0.8, 1.0];
+        let mut cfg = chest([0.8, 0.8, 1.0]);
         cfg.noise_sigma_hu = 60.0;
         cfg.trabecular_hu = trabecular_hu;
-        let case = format!("marrow {trabecular_hu} HU");
-        let c = honest_names(&cfg, &case);
-        assert!(common::all_correct(&c), "{case}: {}", common::show(&c));
+        right_names(&cfg, &format!("marrow {trabecular_hu} HU"));
     }
 }
 
@@ -204,11 +215,9 @@ fn noisy_contrast_abdomen_is_never_confident_and_wrong() {
 /// triggers the split. Every name is right, and the contrast is reported.
 #[test]
 fn arterial_chest_keeps_the_heart_out_of_the_spine() {
-    let mut cfg = PhantomConfig::small(Level::T1, Level::T12);
-    cfg.voxel_size_mm = [0.8, 0.8, 1.0];
+    let mut cfg = chest([0.8, 0.8, 1.0]);
     cfg.contrast_phase = spinekit_phantom::ContrastPhase::Arterial;
-    let c = honest_names(&cfg, "arterial chest");
-    assert!(common::all_correct(&c), "{}", common::show(&c));
+    let c = right_names(&cfg, "arterial chest");
     assert!(
         c.report.findings.contrast_or_dense_soft_tissue,
         "{:?}",

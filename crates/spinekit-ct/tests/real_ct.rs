@@ -262,12 +262,8 @@ fn ircadb_as_thick_slices_keeps_its_names() {
         return;
     };
     let ct = load_ct_hu(&ct_path);
-    let thin = segment(&ct, &SegmentOptions::default(), None)
-        .unwrap()
-        .report;
-    let thick = segment(&thick_slices(&ct, 3), &SegmentOptions::default(), None)
-        .unwrap()
-        .report;
+    let thin = common::report_of(&ct);
+    let thick = common::report_of(&thick_slices(&ct, 3));
     let show = common::names_z;
     eprintln!("1.6 mm: {}\n4.8 mm: {}", show(&thin), show(&thick));
     assert_ne!(thick.numbering.status, NumberingStatus::Confident);
@@ -294,9 +290,7 @@ fn ircadb_with_added_noise_keeps_its_names() {
         return;
     };
     let ct = load_ct_hu(&ct_path);
-    let clean = segment(&ct, &SegmentOptions::default(), None)
-        .unwrap()
-        .report;
+    let clean = common::report_of(&ct);
     let show = common::names_z;
     eprintln!(
         "clean ({:.1} HU): {}",
@@ -317,9 +311,7 @@ fn ircadb_with_added_noise_keeps_its_names() {
     ];
     for (texture, sd, seed, range) in cases {
         let noisy = added_noise(&ct, sd, texture, seed);
-        let rep = segment(&noisy, &SegmentOptions::default(), None)
-            .unwrap()
-            .report;
+        let rep = common::report_of(&noisy);
         let case = format!("{texture:?} {sd} HU (seed {seed})");
         eprintln!("{case} ({:.1} HU): {}", rep.findings.noise_hu, show(&rep));
         assert!(
@@ -353,18 +345,10 @@ fn totalseg_example_with_added_noise_is_honest() {
         return;
     };
     let ct = load_ct_hu(&ct_path);
-    let clean = segment(&ct, &SegmentOptions::default(), None)
-        .unwrap()
-        .report;
+    let clean = common::report_of(&ct);
     let mut confident = 0;
     for seed in 1..=3 {
-        let rep = segment(
-            &added_noise(&ct, 30.0, NoiseTexture::Uncorrelated, seed),
-            &SegmentOptions::default(),
-            None,
-        )
-        .unwrap()
-        .report;
+        let rep = common::report_of(&added_noise(&ct, 30.0, NoiseTexture::Uncorrelated, seed));
         eprintln!(
             "seed {seed}: {:?} {}",
             rep.numbering.status,

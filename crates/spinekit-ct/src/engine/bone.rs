@@ -116,14 +116,10 @@ pub(super) fn bone_mask(ct: &Volume<i16>, body: &Volume<u8>, opts: &SegmentOptio
     // and the descending aorta (280–300 HU) can lie against the spine and the ribs over their whole length, so that
     // no dense region is left outside the bone to show the contrast (a chest phantom: the heart was labelled as a
     // vertebra).
-    let solid_ml = solid_non_cortical_ml(ct, &data, cortex);
-    if std::env::var_os("SPINEKIT_TRACE_DEBUG").is_some() {
-        let dense_ml = dense_non_bone / 1000.0;
-        eprintln!(
-            "solid non-cortical accepted bone {solid_ml:.1} ml; dense non-bone {dense_ml:.1} ml"
-        );
-    }
-    if dense_non_bone / 1000.0 >= CONTRAST_FINDING_ML || solid_ml >= SOLID_NON_CORTICAL_MIN_ML {
+    // (The solid scan only where no contrast shows outside: it costs a pass over the grid.)
+    if dense_non_bone / 1000.0 >= CONTRAST_FINDING_ML
+        || solid_non_cortical_ml(ct, &data, cortex) >= SOLID_NON_CORTICAL_MIN_ML
+    {
         let split_ml = split_non_cortical(ct, &mut data, &mut dense_data, cortex);
         dense_non_bone += split_ml * 1000.0;
         // Slice by slice, vessel sections that noise joined to the bone.
@@ -182,7 +178,11 @@ fn solid_non_cortical_ml(ct: &Volume<i16>, bone: &[u8], cortex: i16) -> f64 {
             c
         })
         .sum();
-    count as f64 * sp.iter().product::<f64>() / 1000.0
+    let ml = count as f64 * sp.iter().product::<f64>() / 1000.0;
+    if std::env::var_os("SPINEKIT_TRACE_DEBUG").is_some() {
+        eprintln!("solid accepted bone without cortex {ml:.1} ml");
+    }
+    ml
 }
 
 /// Dense non-bone volume (ml) from which contrast (or dense soft tissue) is reported, and the split of bone from

@@ -15,6 +15,13 @@ pub fn load_ct_hu(path: &std::path::Path) -> Volume<i16> {
         .unwrap()
 }
 
+/// The report of a segmentation with the default options.
+pub fn report_of(ct: &Volume<i16>) -> SpineReport {
+    segment(ct, &SegmentOptions::default(), None)
+        .unwrap()
+        .report
+}
+
 /// Each vertebra's level and centroid height (mm), for messages.
 pub fn names_z(r: &SpineReport) -> String {
     r.vertebrae
