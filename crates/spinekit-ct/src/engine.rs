@@ -161,13 +161,13 @@ pub fn segment(
     }
     timer.lap("sacrum", 0.63);
     // The ribs are found before the vertebrae grow: each thoracic level has its own pair.
-    let rib_exits = find_rib_exits(&bone_i, &spine, sp);
+    let rib_exits = find_rib_exits(&bone_i, &cti, &spine, sp);
     let rib_levels: Vec<(usize, f64)> = rib_exits
         .iter()
         .filter(|e| e.is_rib())
         .map(|e| (e.side, e.axial))
         .collect();
-    let rib_placed = split_at_rib_pairs(&mut segs, &profile, &spine, &rib_levels);
+    split_at_rib_pairs(&mut segs, &profile, &spine, &rib_levels);
     timer.lap("rib exits", 0.64);
     if std::env::var_os("SPINEKIT_TRACE_DEBUG").is_some() {
         let b: Vec<String> = segs
@@ -194,8 +194,10 @@ pub fn segment(
             }
             let r = check_disc_plane_ct(&cti, &spine, pl, segs[n].lo, sp);
             // A boundary placed between two rib pairs moves only a little: there the CT values failed already.
-            let placed = rib_placed.iter().find(|x| (x.0 - segs[n].lo).abs() < 1e-6);
-            if placed.is_some_and(|&(_, max_mm)| (r.1 - segs[n].lo).abs() * sp[2] > max_mm) {
+            if segs[n]
+                .lo_max_shift_mm
+                .is_some_and(|max_mm| (r.1 - segs[n].lo).abs() * sp[2] > max_mm)
+            {
                 return None;
             }
             Some(r)
@@ -429,6 +431,9 @@ pub(crate) struct Seg {
     pub(crate) lo_is_disc: bool,
     pub(crate) hi_is_disc: bool,
     pub(crate) sacrum: bool,
+    /// Set where the boundary below was placed between two rib pairs (see `split_at_rib_pairs`): how far (mm) the
+    /// disc-plane check in the CT values may still move it.
+    pub(crate) lo_max_shift_mm: Option<f64>,
 }
 
 /// A disc's mid-surface as a plane in internal mm (index × spacing), normal pointing cranially.

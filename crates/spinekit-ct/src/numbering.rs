@@ -100,9 +100,55 @@ fn median_shell_section_mm2(
     median(counts.iter().map(|&c| c as f64 * vol / SHELL_MM).collect()).unwrap_or(0.0)
 }
 
+/// Least cross-section (mm²) at [`RIB_DENSE_HU`] of a shell that continues a rib's cortex: an enhancing kidney at
+/// 45 HU of noise puts about 1 mm² per shell above that density, a rib 35–55 mm².
+const RIB_MIN_DENSE_SHELL_MM2: f64 = 10.0;
+
+/// The dense part of a piece from its exit `cen` (voxel units): how far (mm) its [`SHELL_MM`] shells hold at least
+/// [`RIB_MIN_DENSE_SHELL_MM2`] of dense voxels without a break from the exit, and their median cross-section (mm²).
+/// The rare noise voxels of an organ joined to a short process do not continue it.
+fn dense_reach_and_section(pts: &[[u32; 3]], cen: [f64; 3], sp: [f64; 3]) -> (f64, f64) {
+    let mut counts: Vec<usize> = Vec::new();
+    for p in pts {
+        let d = (0..3)
+            .map(|a| ((p[a] as f64 - cen[a]) * sp[a]).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        let b = (d / SHELL_MM) as usize;
+        if counts.len() <= b {
+            counts.resize(b + 1, 0);
+        }
+        counts[b] += 1;
+    }
+    let vol = sp[0] * sp[1] * sp[2];
+    let sections: Vec<f64> = counts
+        .iter()
+        .map(|&c| c as f64 * vol / SHELL_MM)
+        .take_while(|&a| a >= RIB_MIN_DENSE_SHELL_MM2)
+        .collect();
+    let reach = sections.len() as f64 * SHELL_MM;
+    (reach, median(sections).unwrap_or(0.0))
+}
+
 /// Largest typical cross-section (median over shells, mm²) of a rib: a rib is about 10 × 15 mm, partial volume at
 /// 3 mm inflates it; an iliac wing or a scapula is several times larger.
 const RIB_MAX_SECTION_MM2: f64 = 260.0;
+
+/// Density (HU) above which a rib's voxels count for its dense cross-section: its cortex, and above an enhancing
+/// organ (kidney 150–250 HU in the arterial phase) even with 45 HU of noise (under 0.2 % of its voxels).
+const RIB_DENSE_HU: i16 = 300;
+
+/// Largest typical cross-section at [`RIB_DENSE_HU`] (mm²) of a long rib whose whole section is too large: an
+/// enhancing kidney that touches the 12th rib joins it at the bone threshold (phantom, arterial and venous phases,
+/// 15–45 HU noise) and raises its section to 320–630 mm², while its dense section stays at 40–51 mm² (a rib alone:
+/// 40–55 mm²). Two ribs joined through an organ: 149 mm².
+const RIB_MAX_DENSE_SECTION_MM2: f64 = 100.0;
+
+/// Least reach (mm) of the dense part of a rib joined by an organ (see [`RIB_MAX_DENSE_SECTION_MM2`] and
+/// [`dense_reach_and_section`]): 80–110 mm measured. The thick pieces that leave the lower lumbar column towards an
+/// iliac wing reach 30–49 mm from their exit (dense part ≤ 40 mm; field matrix at 1, 2, 3 and 0.8 × 0.8 × 3 mm); a
+/// kidney joined to a transverse process has no dense part beyond the process.
+const RIB_WITH_ORGAN_MIN_REACH_MM: f64 = 70.0;
 
 /// Ribs are followed up to this far in front of the vertebral body centre (mm): the floating 11th and 12th ribs
 /// end before it, and the costal cartilages that join the upper ribs into one piece in older patients lie beyond.
@@ -239,6 +285,10 @@ pub(crate) struct RibExit {
     lateral_mm: f64,
     /// Typical cross-section (mm²).
     section_mm2: f64,
+    /// Reach (mm) of its voxels at cortical density ([`RIB_DENSE_HU`]; see [`dense_reach_and_section`]).
+    dense_reach_mm: f64,
+    /// Typical cross-section of its voxels at cortical density (mm², out to `dense_reach_mm`).
+    dense_section_mm2: f64,
     /// The piece runs down to the bottom slice (a rib may be cut by the view) and its exit is above it.
     touches_bottom: bool,
 }
@@ -248,7 +298,13 @@ impl RibExit {
     pub(crate) fn is_rib(&self) -> bool {
         self.reach_mm >= RIB_MIN_REACH_MM
             && self.lateral_mm >= RIB_MIN_LATERAL_MM
-            && self.section_mm2 <= RIB_MAX_SECTION_MM2
+            && (self.section_mm2 <= RIB_MAX_SECTION_MM2 || self.is_rib_with_organ())
+    }
+
+    /// A long rib that an organ at the bone threshold touches (see [`RIB_MAX_DENSE_SECTION_MM2`]).
+    fn is_rib_with_organ(&self) -> bool {
+        self.dense_reach_mm >= RIB_WITH_ORGAN_MIN_REACH_MM
+            && self.dense_section_mm2 <= RIB_MAX_DENSE_SECTION_MM2
     }
 }
 
@@ -257,7 +313,12 @@ impl RibExit {
 /// connected pieces; where a piece starts at the column boundary, posterior-laterally, is an exit. One that reaches
 /// at least [`RIB_MIN_REACH_MM`] beyond it while staying thin is a rib ([`RibExit::is_rib`]). Works at any voxel
 /// size: the rib is cut at its neck, so a joint that partial volume bridges at 3 mm does not matter.
-pub(crate) fn find_rib_exits(bone: &Volume<u8>, s: &Spine, sp: [f64; 3]) -> Vec<RibExit> {
+pub(crate) fn find_rib_exits(
+    bone: &Volume<u8>,
+    ct: &Volume<i16>,
+    s: &Spine,
+    sp: [f64; 3],
+) -> Vec<RibExit> {
     let [ni, nj, nk] = bone.dims();
     let mut out = Vec::new();
     let r0 = column_radius_mm(s);
@@ -389,20 +450,27 @@ pub(crate) fn find_rib_exits(bone: &Volume<u8>, s: &Spine, sp: [f64; 3]) -> Vec<
             let forward = own()
                 .map(|p| (exit_dy - (p[1] as f64 - centre(p[2] as usize)[1])) * sp[1])
                 .fold(0.0, f64::max);
-            // Cross-section as the median over 10 mm shells around the exit: an organ that touches the rib
-            // further out (an enhancing kidney at the 12th rib in the arterial phase) thickens a few shells,
-            // not the rib's typical section, while an iliac wing or a scapula is thick in every shell.
+            // Cross-section as the median over 10 mm shells around the exit: a small organ that touches the rib
+            // further out thickens a few shells, not the rib's typical section, while an iliac wing or a scapula
+            // is thick in every shell. A long organ (an enhancing kidney along the 12th rib) thickens most shells:
+            // the section of the cortex-dense voxels alone tells the rib inside it.
             let section = median_shell_section_mm2(own().copied(), cen, reach, sp);
+            let dense: Vec<[u32; 3]> = own()
+                .copied()
+                .filter(|p| ct.get(p[0] as usize, p[1] as usize, p[2] as usize) >= RIB_DENSE_HU)
+                .collect();
+            let (dense_reach, dense_section) = dense_reach_and_section(&dense, cen, sp);
             reaches.push((
                 *side,
                 cen,
                 reach,
                 lateral.max(far_lateral(forward)),
                 section,
+                (dense_reach, dense_section),
             ));
         }
         let touches_bottom = v.iter().any(|p| p[2] == 0);
-        for &(side, cen, reach, lateral, section) in &reaches {
+        for &(side, cen, reach, lateral, section, (dense_reach, dense_section)) in &reaches {
             let k = cen[2].round() as usize;
             let [_, y] = centre(k);
             let dy = (cen[1] - y) * sp[1];
@@ -411,7 +479,7 @@ pub(crate) fn find_rib_exits(bone: &Volume<u8>, s: &Spine, sp: [f64; 3]) -> Vec<
             let ka = axial_position(s, [cen[0] * sp[0], cen[1] * sp[1], cen[2] * sp[2]], sp);
             if debug {
                 eprintln!(
-                    "rib? side {} k {:.1} axial {ka:.1} dy {dy:.0} reach {reach:.0} section {section:.0} vox {} r0 {r0:.0} maxdx {lateral:.0} kext {:?}",
+                    "rib? side {} k {:.1} axial {ka:.1} dy {dy:.0} reach {reach:.0} section {section:.0} dense {dense_reach:.0}/{dense_section:.0} vox {} r0 {r0:.0} maxdx {lateral:.0} kext {:?}",
                     ["R", "L"][side],
                     cen[2],
                     v.len(),
@@ -425,6 +493,8 @@ pub(crate) fn find_rib_exits(bone: &Volume<u8>, s: &Spine, sp: [f64; 3]) -> Vec<
                 reach_mm: reach,
                 lateral_mm: lateral,
                 section_mm2: section,
+                dense_reach_mm: dense_reach,
+                dense_section_mm2: dense_section,
                 touches_bottom: touches_bottom && cen[2] > 0.5,
             });
         }
@@ -1135,6 +1205,26 @@ fn ordinal(n: usize) -> String {
 mod tests {
     use super::*;
 
+    /// A rib's cortex along x from the exit (1 mm voxels, 6 × 6 mm section), and isolated noise voxels of an organ
+    /// beside it out to 150 mm: the dense part ends with the rib.
+    #[test]
+    fn dense_reach_follows_the_cortex_not_the_noise() {
+        let rib = |len: u32| -> Vec<[u32; 3]> {
+            (0..len)
+                .flat_map(|x| (0..6).flat_map(move |y| (0..6).map(move |z| [x, y, z])))
+                .collect()
+        };
+        let sp = [1.0; 3];
+        let (reach, section) = dense_reach_and_section(&rib(100), [0.0; 3], sp);
+        assert!((90.0..=110.0).contains(&reach), "{reach}");
+        assert!((30.0..=40.0).contains(&section), "{section}");
+        // A 20 mm transverse process with a noise voxel every 5 mm out to 150 mm.
+        let mut tp = rib(20);
+        tp.extend((20..150).step_by(5).map(|x| [x, 40, 0]));
+        let (reach, _) = dense_reach_and_section(&tp, [0.0; 3], sp);
+        assert!(reach <= 30.0, "{reach}");
+    }
+
     /// Segments caudal first, 30 slices each; `sacrum` makes the first one the sacrum; the top one is cut by the
     /// field of view when `top_cut`.
     fn segs(n: usize, sacrum: bool, top_cut: bool) -> Vec<Seg> {
@@ -1145,6 +1235,7 @@ mod tests {
                 lo_is_disc: m > 0 || sacrum,
                 hi_is_disc: !(top_cut && m + 1 == n),
                 sacrum: sacrum && m == 0,
+                lo_max_shift_mm: None,
             })
             .collect()
     }

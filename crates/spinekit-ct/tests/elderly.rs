@@ -224,3 +224,17 @@ fn arterial_chest_keeps_the_heart_out_of_the_spine() {
         c.report.findings
     );
 }
+
+/// Arterial phase, T4–L3 at 0.8 × 0.8 × 1 mm with 15 HU of noise: the enhancing kidney (170 HU) lies against the
+/// 12th rib, and noise carries it over the bone threshold, so it joins the rib and raises its cross-section to
+/// 320–434 mm² (a rib's limit is 260). T12 was taken for L1 and every name was one level off (13 wrong,
+/// `uncertain`). The rib's cortex-dense part alone (≥ 300 HU) keeps a rib's section (44–48 mm²) over 100–110 mm
+/// from its exit: every name is right.
+#[test]
+fn arterial_kidney_against_the_12th_rib_keeps_it_a_rib() {
+    let mut cfg = PhantomConfig::small(Level::T4, Level::L3);
+    cfg.voxel_size_mm = [0.8, 0.8, 1.0];
+    cfg.noise_sigma_hu = 15.0;
+    cfg.contrast_phase = spinekit_phantom::ContrastPhase::Arterial;
+    right_names(&cfg, "arterial T4–L3");
+}

@@ -140,6 +140,7 @@ pub(super) fn apply_sacrum_cut(segs: &mut Vec<Seg>, s: &Spine, cut: f64, sp: [f6
         lo_is_disc: false,
         hi_is_disc: true,
         sacrum: true,
+        lo_max_shift_mm: None,
     }];
     for g in segs.iter() {
         if g.hi <= cut + 1e-6 {

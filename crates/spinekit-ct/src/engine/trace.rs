@@ -769,6 +769,7 @@ pub(super) fn find_vertebrae(
             lo_is_disc: lo.1,
             hi_is_disc: hi.1,
             sacrum: false,
+            lo_max_shift_mm: None,
         });
     }
     if segs.is_empty() {
@@ -1049,13 +1050,13 @@ const RIB_PAIR_MIN_MM: f64 = 12.0;
 /// consecutive levels moves to their middle. The exits lie at mid-body (the phantom's ribs; IRCADb's 12th rib at
 /// 0.46 of its vertebra), so their middle is the disc; an upper rib's neck may leave a little higher (its head
 /// sits at the disc above), so the disc-plane check in the CT values may still move each of these boundaries by
-/// 15 % of the level. Returns them with that allowance (mm).
+/// 15 % of the level: that allowance (mm) is set on the segment above as its `lo_max_shift_mm`.
 pub(super) fn split_at_rib_pairs(
     segs: &mut Vec<Seg>,
     p: &ColumnProfile,
     s: &Spine,
     ribs: &[(usize, f64)],
-) -> Vec<(f64, f64)> {
+) {
     let n = p.arc.len();
     let arc_at = |x: f64| p.arc_at(x, s);
     // Exit levels per side: (slice position, arc mm), sorted.
@@ -1078,7 +1079,7 @@ pub(super) fn split_at_rib_pairs(
             .collect(),
     );
     let Some(usual) = usual else {
-        return Vec::new();
+        return;
     };
     let min_gap = RIB_PAIR_MIN_MM.max(0.7 * usual);
     // Rib pairs (slice position, arc mm), one per level: nearest exits on the two sides.
@@ -1128,14 +1129,14 @@ pub(super) fn split_at_rib_pairs(
         let mut upper = g.clone();
         upper.lo = cut;
         upper.lo_is_disc = true;
+        upper.lo_max_shift_mm = None;
         segs[i].hi = cut;
         segs[i].hi_is_disc = true;
         segs.insert(i + 1, upper);
         cuts += 1;
     }
-    let mut placed = Vec::new();
     if cuts == 0 {
-        return placed;
+        return;
     }
     for w in levels.windows(2) {
         let gap = w[1].1 - w[0].1;
@@ -1155,9 +1156,8 @@ pub(super) fn split_at_rib_pairs(
         }
         segs[m].hi = x;
         segs[m + 1].lo = x;
-        placed.push((x, 0.15 * gap));
+        segs[m + 1].lo_max_shift_mm = Some(0.15 * gap);
     }
-    placed
 }
 
 /// Extra disc candidates (profile index, depth): local minima of the plane fill of the mask before closing below
@@ -1292,6 +1292,7 @@ mod tests {
             lo_is_disc: true,
             hi_is_disc: true,
             sacrum: false,
+            lo_max_shift_mm: None,
         }
     }
 
@@ -1318,16 +1319,22 @@ mod tests {
             seg(24.0, 30.0),
             seg(30.0, 35.0),
         ];
-        let placed = split_at_rib_pairs(&mut segs, &p, &s, &exits);
+        split_at_rib_pairs(&mut segs, &p, &s, &exits);
         let b = bounds(&segs);
         assert_eq!(segs.len(), 7, "{b:?}");
         for (got, want) in b.iter().zip([5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 35.0]) {
             assert!((got - want).abs() < 0.2, "{b:?}");
         }
-        // Every boundary alone between two rib pairs is returned, with 15 % of a level (25 mm) of freedom.
-        assert!(placed
+        // Every boundary alone between two rib pairs is placed at their middle, with 15 % of a level (25 mm) of
+        // freedom; the bottom of the column is not between two pairs.
+        let placed = segs
             .iter()
-            .any(|&(x, m)| (x - 25.1).abs() < 1e-9 && (m - 3.75).abs() < 1e-9));
+            .find(|g| (g.lo - 25.1).abs() < 1e-9)
+            .expect("placed");
+        assert!(placed
+            .lo_max_shift_mm
+            .is_some_and(|m| (m - 3.75).abs() < 1e-9));
+        assert!(segs[0].lo_max_shift_mm.is_none());
     }
 
     #[test]
@@ -1346,14 +1353,16 @@ mod tests {
         let mut segs = merged();
         let one_side: Vec<(usize, f64)> =
             levels(1).chain([(0, 2.5), (0, 7.5), (0, 22.5)]).collect();
-        assert!(split_at_rib_pairs(&mut segs, &p, &s, &one_side).is_empty());
+        split_at_rib_pairs(&mut segs, &p, &s, &one_side);
         assert_eq!(segs.len(), 4);
+        assert!(segs.iter().all(|g| g.lo_max_shift_mm.is_none()));
         // Two exits 8 mm apart on each side are one level (a neck and its transverse process).
         let mut segs = merged();
         let mut close: Vec<(usize, f64)> = levels(0).chain(levels(1)).collect();
         close.retain(|e| e.1 != 17.5);
         close.extend([(0, 14.1), (1, 14.1)]);
-        assert!(split_at_rib_pairs(&mut segs, &p, &s, &close).is_empty());
+        split_at_rib_pairs(&mut segs, &p, &s, &close);
         assert_eq!(bounds(&segs), vec![5.0, 10.0, 20.0, 25.0]);
+        assert!(segs.iter().all(|g| g.lo_max_shift_mm.is_none()));
     }
 }
