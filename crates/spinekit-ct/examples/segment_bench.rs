@@ -66,6 +66,11 @@ fn run(ct: &spinekit_image::Volume<i16>) {
                 "vertebrae {names:?}; numbering {:?}: {}",
                 s.report.numbering.status, s.report.numbering.reason
             );
+            let f = &s.report.findings;
+            println!(
+                "noise {:.1} HU; dense non-bone {:.1} ml",
+                f.noise_hu, f.dense_non_bone_volume_ml
+            );
         }
         Err(e) => {
             eprintln!("{e}");

@@ -127,7 +127,14 @@ pub fn segment(
     };
     // For the column analysis, marrow and partial-volumed cortex (≥ 130 HU) next to accepted bone count too:
     // at 3 mm the cortex alone is too broken to enclose the bodies.
-    let near = morph::dilate_mm(&bone_i, 8.0);
+    // Dilated from the bone without the speckle of enhancing organs where noise makes it (see
+    // `speckle_free_bone`).
+    let near = if dense_i.is_some() && noise_hu >= SPECKLE_MIN_NOISE_HU {
+        let seeds = speckle_free_bone(&bone_i, &cti, opts.bone_threshold_hu, opts.cortex_hu);
+        morph::dilate_mm(&seeds, 8.0)
+    } else {
+        morph::dilate_mm(&bone_i, 8.0)
+    };
     let analysis = Volume::from_vec(
         di,
         gi,

@@ -309,6 +309,58 @@ pub(super) fn split_non_cortical(
     remove.len() as f64 * vox_ml
 }
 
+/// Noise (HU in water, see `noise_sigma_hu`) from which, in a contrast-enhanced study, the bone that seeds the
+/// analysis mask's dense tissue is cleared of speckle ([`speckle_free_bone`]): at 15 HU an organ 20 HU below the
+/// bone threshold puts under 10 % of its voxels above it, no connected speckle.
+pub(super) const SPECKLE_MIN_NOISE_HU: f64 = 20.0;
+
+/// `bone` (internal grid) without the speckle of an enhancing organ that noise carried over the bone threshold:
+/// voxels below cortical density whose mean with their six neighbours in `ct` is below the threshold. A portal-venous
+/// aorta at 160 HU with 30 HU of noise has a quarter of its voxels above 180 HU, joined to the vertebra it touches;
+/// dense tissue (≥ 130 HU) within 8 mm of that speckle then took in the whole aorta, and the vertebrae grew into
+/// it. A bone's cortex stays (a thin plate keeps five of its seven voxels), and so does marrow whose mean is above
+/// the threshold; marrow speckle does not matter, its cortex seeds the same neighbourhood.
+pub(super) fn speckle_free_bone(
+    bone: &Volume<u8>,
+    ct: &Volume<i16>,
+    threshold_hu: f64,
+    cortex_hu: f64,
+) -> Volume<u8> {
+    let [ni, nj, nk] = bone.dims();
+    let plane = ni * nj;
+    let (b, c) = (bone.data(), ct.data());
+    let data: Vec<u8> = (0..b.len())
+        .into_par_iter()
+        .map(|q| {
+            if b[q] == 0 {
+                return 0;
+            }
+            let v = c[q] as f64;
+            if v >= cortex_hu {
+                return 1;
+            }
+            let (i, j, k) = (q % ni, (q / ni) % nj, q / plane);
+            let mut sum = v;
+            let mut n = 1.0;
+            for (ok, r) in [
+                (i > 0, q.wrapping_sub(1)),
+                (i + 1 < ni, q + 1),
+                (j > 0, q.wrapping_sub(ni)),
+                (j + 1 < nj, q + ni),
+                (k > 0, q.wrapping_sub(plane)),
+                (k + 1 < nk, q + plane),
+            ] {
+                if ok {
+                    sum += c[r] as f64;
+                    n += 1.0;
+                }
+            }
+            u8::from(sum / n >= threshold_hu)
+        })
+        .collect();
+    Volume::from_vec(bone.dims(), *bone.geometry(), data).expect("same dims")
+}
+
 /// Marrow filled: per-slice closing (in plane only), then the holes enclosed in the slice that are not fluid
 /// (≥ 50 HU, so that the spinal canal inside a closed neural arch stays empty), and every hole enclosed in 3D
 /// whatever its density: osteoporotic or fatty marrow (trabecular HU down to and below 0, clinical-reference §2)
