@@ -667,6 +667,50 @@ mod tests {
     use super::*;
     use spinekit_image::Geometry;
 
+    /// A 20³ grid: a one-voxel plate of faint cortex (300 HU) at z = 5 between marrow (80 HU) and soft tissue
+    /// (40 HU), and a 160 HU organ at z ≥ 12 whose checkerboard speckle (every other voxel 200 HU, all of them in
+    /// the bone mask) crosses the 180 HU threshold. The plate stays; the speckle goes.
+    #[test]
+    fn speckle_goes_and_a_faint_plate_stays() {
+        let n = 20usize;
+        let g = Geometry::identity([1.0; 3]);
+        let mut hu = vec![40i16; n * n * n];
+        let mut bone = vec![0u8; n * n * n];
+        for k in 0..n {
+            for j in 0..n {
+                for i in 0..n {
+                    let q = i + n * (j + n * k);
+                    if k < 5 {
+                        hu[q] = 80;
+                    } else if k == 5 {
+                        hu[q] = 300;
+                        bone[q] = 1;
+                    } else if k >= 12 {
+                        let up = (i + j + k) % 2 == 0;
+                        hu[q] = if up { 200 } else { 120 };
+                        bone[q] = u8::from(up);
+                    }
+                }
+            }
+        }
+        let ct = Volume::from_vec([n; 3], g, hu).unwrap();
+        let b = Volume::from_vec([n; 3], g, bone).unwrap();
+        let out = speckle_free_bone(&b, &ct, 180.0, 400.0);
+        let at = |i: usize, j: usize, k: usize| out.data()[i + n * (j + n * k)];
+        assert!(
+            (1..n - 1).all(|i| at(i, 10, 5) == 1),
+            "the plate lost voxels"
+        );
+        let speckle: usize = (12..n)
+            .map(|k| {
+                (0..n * n)
+                    .filter(|&p| out.data()[p + n * n * k] != 0)
+                    .count()
+            })
+            .sum();
+        assert_eq!(speckle, 0);
+    }
+
     /// One 0.6 mm slice: a body (marrow 250 HU in a 1 mm, 1000 HU cortex, radius 18 mm) at the middle, a
     /// 200 HU vessel (radius 10 mm) 3 mm in front of it, a 200 HU marrow island without cortex inside the body,
     /// and a 200 HU disc 90 mm to the side (costal cartilage's place). Bone = everything ≥ 180 HU.
