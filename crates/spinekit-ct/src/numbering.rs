@@ -146,8 +146,9 @@ const RIB_MAX_DENSE_SECTION_MM2: f64 = 100.0;
 
 /// Least reach (mm) of the dense part of a rib joined by an organ (see [`RIB_MAX_DENSE_SECTION_MM2`] and
 /// [`dense_reach_and_section`]): 80–110 mm measured. The thick pieces that leave the lower lumbar column towards an
-/// iliac wing reach 30–49 mm from their exit (dense part ≤ 40 mm; field matrix at 1, 2, 3 and 0.8 × 0.8 × 3 mm); a
-/// kidney joined to a transverse process has no dense part beyond the process.
+/// iliac wing reach 30–49 mm from their exit (field matrix at 1, 2, 3 and 0.8 × 0.8 × 3 mm), so their dense part
+/// at most 50 mm (40 mm in the contrast fields); a kidney joined to a transverse process has no dense part beyond
+/// the process.
 const RIB_WITH_ORGAN_MIN_REACH_MM: f64 = 70.0;
 
 /// Ribs are followed up to this far in front of the vertebral body centre (mm): the floating 11th and 12th ribs
