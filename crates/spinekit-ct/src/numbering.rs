@@ -79,6 +79,35 @@ const EXIT_BAND_MAX_MM: f64 = 12.0;
 /// Width of the shells around a rib's exit point in which its cross-section is measured (mm).
 const SHELL_MM: f64 = 10.0;
 
+/// Distance (mm) of voxel `p` from `cen` (voxel units).
+fn dist_mm(p: [u32; 3], cen: [f64; 3], sp: [f64; 3]) -> f64 {
+    (0..3)
+        .map(|a| ((p[a] as f64 - cen[a]) * sp[a]).powi(2))
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// Cross-section (mm²) of `pts` in each [`SHELL_MM`] shell around `cen` (voxel units), out from it: the bone
+/// volume in the shell divided by its width. With `shells`, that many, the farther voxels counted in the last.
+fn shell_sections_mm2(
+    pts: impl Iterator<Item = [u32; 3]>,
+    cen: [f64; 3],
+    sp: [f64; 3],
+    shells: Option<usize>,
+) -> Vec<f64> {
+    let mut counts = vec![0usize; shells.unwrap_or(0)];
+    for p in pts {
+        let b = (dist_mm(p, cen, sp) / SHELL_MM) as usize;
+        let b = shells.map_or(b, |n| b.min(n - 1));
+        if counts.len() <= b {
+            counts.resize(b + 1, 0);
+        }
+        counts[b] += 1;
+    }
+    let vol = sp[0] * sp[1] * sp[2];
+    counts.iter().map(|&c| c as f64 * vol / SHELL_MM).collect()
+}
+
 /// Median over the [`SHELL_MM`] shells around `cen` (voxel units), out to `reach_mm`, of the bone volume in the
 /// shell divided by its width: the typical cross-section of a piece that runs away from its exit.
 fn median_shell_section_mm2(
@@ -88,16 +117,7 @@ fn median_shell_section_mm2(
     sp: [f64; 3],
 ) -> f64 {
     let n = ((reach_mm / SHELL_MM).ceil() as usize).max(1);
-    let mut counts = vec![0usize; n];
-    for p in pts {
-        let d = (0..3)
-            .map(|a| ((p[a] as f64 - cen[a]) * sp[a]).powi(2))
-            .sum::<f64>()
-            .sqrt();
-        counts[((d / SHELL_MM) as usize).min(n - 1)] += 1;
-    }
-    let vol = sp[0] * sp[1] * sp[2];
-    median(counts.iter().map(|&c| c as f64 * vol / SHELL_MM).collect()).unwrap_or(0.0)
+    median(shell_sections_mm2(pts, cen, sp, Some(n))).unwrap_or(0.0)
 }
 
 /// Least cross-section (mm²) at [`RIB_DENSE_HU`] of a shell that continues a rib's cortex: an enhancing kidney at
@@ -107,23 +127,13 @@ const RIB_MIN_DENSE_SHELL_MM2: f64 = 10.0;
 /// The dense part of a piece from its exit `cen` (voxel units): how far (mm) its [`SHELL_MM`] shells hold at least
 /// [`RIB_MIN_DENSE_SHELL_MM2`] of dense voxels without a break from the exit, and their median cross-section (mm²).
 /// The rare noise voxels of an organ joined to a short process do not continue it.
-fn dense_reach_and_section(pts: &[[u32; 3]], cen: [f64; 3], sp: [f64; 3]) -> (f64, f64) {
-    let mut counts: Vec<usize> = Vec::new();
-    for p in pts {
-        let d = (0..3)
-            .map(|a| ((p[a] as f64 - cen[a]) * sp[a]).powi(2))
-            .sum::<f64>()
-            .sqrt();
-        let b = (d / SHELL_MM) as usize;
-        if counts.len() <= b {
-            counts.resize(b + 1, 0);
-        }
-        counts[b] += 1;
-    }
-    let vol = sp[0] * sp[1] * sp[2];
-    let sections: Vec<f64> = counts
-        .iter()
-        .map(|&c| c as f64 * vol / SHELL_MM)
+fn dense_reach_and_section(
+    pts: impl Iterator<Item = [u32; 3]>,
+    cen: [f64; 3],
+    sp: [f64; 3],
+) -> (f64, f64) {
+    let sections: Vec<f64> = shell_sections_mm2(pts, cen, sp, None)
+        .into_iter()
         .take_while(|&a| a >= RIB_MIN_DENSE_SHELL_MM2)
         .collect();
     let reach = sections.len() as f64 * SHELL_MM;
@@ -422,8 +432,8 @@ pub(crate) fn find_rib_exits(
         // Each exit keeps the voxels nearer to it along the bone than to another exit (two ribs touching
         // further out, e.g. through an enhancing organ between them, keep their own lengths).
         let owner = split_by_exit(v, &clusters, bone.dims(), &comps.labels);
-        let mut reaches = Vec::new();
-        for (c_idx, (side, c)) in clusters.iter().enumerate() {
+        let touches_bottom = v.iter().any(|p| p[2] == 0);
+        for (c_idx, &(side, ref c)) in clusters.iter().enumerate() {
             let m = c.len() as f64;
             let cen: [f64; 3] =
                 std::array::from_fn(|a| c.iter().map(|p| p[a] as f64).sum::<f64>() / m);
@@ -433,17 +443,7 @@ pub(crate) fn find_rib_exits(
                     .filter(|(_, &o)| o == c_idx)
                     .map(|(p, _)| p)
             };
-            let reach = own()
-                .map(|p| {
-                    (0..3)
-                        .map(|a| ((p[a] as f64 - cen[a]) * sp[a]).powi(2))
-                        .sum::<f64>()
-                })
-                .fold(0.0, f64::max)
-                .sqrt();
-            let lateral = own()
-                .map(|p| ((p[0] as f64 - centre(p[2] as usize)[0]) * sp[0]).abs())
-                .fold(0.0, f64::max);
+            let reach = own().map(|&p| dist_mm(p, cen, sp)).fold(0.0, f64::max);
             // Forward of the exit relative to the column at each voxel's own level: where the column itself runs
             // forward (a cervical spine tilted towards the chin), the chain of articular pillars and transverse
             // processes above the exit is in front of it in the scan frame, not in front of the column.
@@ -451,27 +451,22 @@ pub(crate) fn find_rib_exits(
             let forward = own()
                 .map(|p| (exit_dy - (p[1] as f64 - centre(p[2] as usize)[1])) * sp[1])
                 .fold(0.0, f64::max);
+            let lateral = own()
+                .map(|p| ((p[0] as f64 - centre(p[2] as usize)[0]) * sp[0]).abs())
+                .fold(0.0, f64::max)
+                .max(far_lateral(forward));
             // Cross-section as the median over 10 mm shells around the exit: a small organ that touches the rib
             // further out thickens a few shells, not the rib's typical section, while an iliac wing or a scapula
             // is thick in every shell. A long organ (an enhancing kidney along the 12th rib) thickens most shells:
             // the section of the cortex-dense voxels alone tells the rib inside it.
             let section = median_shell_section_mm2(own().copied(), cen, reach, sp);
-            let dense: Vec<[u32; 3]> = own()
-                .copied()
-                .filter(|p| ct.get(p[0] as usize, p[1] as usize, p[2] as usize) >= RIB_DENSE_HU)
-                .collect();
-            let (dense_reach, dense_section) = dense_reach_and_section(&dense, cen, sp);
-            reaches.push((
-                *side,
+            let (dense_reach, dense_section) = dense_reach_and_section(
+                own().copied().filter(|p| {
+                    ct.get(p[0] as usize, p[1] as usize, p[2] as usize) >= RIB_DENSE_HU
+                }),
                 cen,
-                reach,
-                lateral.max(far_lateral(forward)),
-                section,
-                (dense_reach, dense_section),
-            ));
-        }
-        let touches_bottom = v.iter().any(|p| p[2] == 0);
-        for &(side, cen, reach, lateral, section, (dense_reach, dense_section)) in &reaches {
+                sp,
+            );
             let k = cen[2].round() as usize;
             let [_, y] = centre(k);
             let dy = (cen[1] - y) * sp[1];
@@ -1216,13 +1211,13 @@ mod tests {
                 .collect()
         };
         let sp = [1.0; 3];
-        let (reach, section) = dense_reach_and_section(&rib(100), [0.0; 3], sp);
+        let (reach, section) = dense_reach_and_section(rib(100).into_iter(), [0.0; 3], sp);
         assert!((90.0..=110.0).contains(&reach), "{reach}");
         assert!((30.0..=40.0).contains(&section), "{section}");
         // A 20 mm transverse process with a noise voxel every 5 mm out to 150 mm.
         let mut tp = rib(20);
         tp.extend((20..150).step_by(5).map(|x| [x, 40, 0]));
-        let (reach, _) = dense_reach_and_section(&tp, [0.0; 3], sp);
+        let (reach, _) = dense_reach_and_section(tp.into_iter(), [0.0; 3], sp);
         assert!(reach <= 30.0, "{reach}");
     }
 

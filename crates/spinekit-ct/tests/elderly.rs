@@ -232,11 +232,17 @@ fn arterial_chest_keeps_the_heart_out_of_the_spine() {
 /// from its exit: every name is right.
 #[test]
 fn arterial_kidney_against_the_12th_rib_keeps_it_a_rib() {
+    let cfg = thoracolumbar_contrast(spinekit_phantom::ContrastPhase::Arterial, 15.0);
+    right_names(&cfg, "arterial T4–L3");
+}
+
+/// A contrast-enhanced T4–L3 field at 0.8 × 0.8 × 1 mm with `noise_hu` of noise.
+fn thoracolumbar_contrast(phase: spinekit_phantom::ContrastPhase, noise_hu: f64) -> PhantomConfig {
     let mut cfg = PhantomConfig::small(Level::T4, Level::L3);
     cfg.voxel_size_mm = [0.8, 0.8, 1.0];
-    cfg.noise_sigma_hu = 15.0;
-    cfg.contrast_phase = spinekit_phantom::ContrastPhase::Arterial;
-    right_names(&cfg, "arterial T4–L3");
+    cfg.noise_sigma_hu = noise_hu;
+    cfg.contrast_phase = phase;
+    cfg
 }
 
 /// Portal-venous phase, T4–L3 at 0.8 × 0.8 × 1 mm with 30 HU of noise: a quarter of the aorta's voxels (160 HU)
@@ -245,9 +251,6 @@ fn arterial_kidney_against_the_12th_rib_keeps_it_a_rib() {
 /// near the bone without that speckle: every name is right.
 #[test]
 fn venous_aorta_speckle_stays_out_of_the_vertebrae() {
-    let mut cfg = PhantomConfig::small(Level::T4, Level::L3);
-    cfg.voxel_size_mm = [0.8, 0.8, 1.0];
-    cfg.noise_sigma_hu = 30.0;
-    cfg.contrast_phase = spinekit_phantom::ContrastPhase::PortalVenous;
+    let cfg = thoracolumbar_contrast(spinekit_phantom::ContrastPhase::PortalVenous, 30.0);
     right_names(&cfg, "venous T4–L3");
 }
