@@ -14,6 +14,22 @@ pub(super) fn body_mask(cti: &Volume<i16>) -> Volume<u8> {
 /// Rim (mm) around a dense non-bone structure whose faint voxels are its partial volume, not marrow: one 3 mm voxel.
 pub(super) const DENSE_RIM_MM: f64 = 3.0;
 
+/// The six face neighbours of linear index `q` on a grid of `dims` (i fastest), each with whether it lies inside
+/// the grid (where it does not, its index is meaningless).
+fn face_neighbours(q: usize, dims: [usize; 3]) -> [(bool, usize); 6] {
+    let [ni, nj, nk] = dims;
+    let plane = ni * nj;
+    let (i, j, k) = (q % ni, (q / ni) % nj, q / plane);
+    [
+        (i > 0, q.wrapping_sub(1)),
+        (i + 1 < ni, q + 1),
+        (j > 0, q.wrapping_sub(ni)),
+        (j + 1 < nj, q + ni),
+        (k > 0, q.wrapping_sub(plane)),
+        (k + 1 < nk, q + plane),
+    ]
+}
+
 /// Bone on the input grid: 6-connected regions ≥ the threshold that are large enough, partly cortical
 /// (≥ `cortex_hu`) and mostly inside the body.
 pub(super) fn bone_mask(ct: &Volume<i16>, body: &Volume<u8>, opts: &SegmentOptions) -> BoneResult {
@@ -238,27 +254,12 @@ pub(super) fn split_non_cortical(
         if l != 0 {
             return l;
         }
-        let (i, j, k) = (q % ni, (q / ni) % nj, q / plane);
-        let mut nb = [0u32; 6];
-        if i > 0 {
-            nb[0] = comps.labels[q - 1];
-        }
-        if i + 1 < ni {
-            nb[1] = comps.labels[q + 1];
-        }
-        if j > 0 {
-            nb[2] = comps.labels[q - ni];
-        }
-        if j + 1 < nj {
-            nb[3] = comps.labels[q + ni];
-        }
-        if k > 0 {
-            nb[4] = comps.labels[q - plane];
-        }
-        if k + 1 < nk {
-            nb[5] = comps.labels[q + plane];
-        }
-        nb.into_iter().find(|&x| x != 0).unwrap_or(0)
+        face_neighbours(q, [ni, nj, nk])
+            .into_iter()
+            .filter(|&(ok, _)| ok)
+            .map(|(_, r)| comps.labels[r])
+            .find(|&x| x != 0)
+            .unwrap_or(0)
     };
     // Counts per part, slice by slice (no per-voxel part map: it would cost four bytes a voxel).
     let (total, dense_count) = (0..nk)
@@ -309,8 +310,8 @@ pub(super) fn split_non_cortical(
     remove.len() as f64 * vox_ml
 }
 
-/// Noise (HU in water, see `noise_sigma_hu`) from which, in a contrast-enhanced study, the bone that seeds the
-/// analysis mask's dense tissue is cleared of speckle ([`speckle_free_bone`]): at 15 HU an organ 20 HU below the
+/// Noise (HU in water, see `noise_sigma_hu`) from which, in a contrast-enhanced study, the bone of the analysis
+/// mask (and the seed of its dense tissue) is cleared of speckle ([`speckle_free_bone`]): at 15 HU an organ 20 HU below the
 /// bone threshold puts under 10 % of its voxels above it, no connected speckle.
 pub(super) const SPECKLE_MIN_NOISE_HU: f64 = 20.0;
 
@@ -326,8 +327,7 @@ pub(super) fn speckle_free_bone(
     threshold_hu: f64,
     cortex_hu: f64,
 ) -> Volume<u8> {
-    let [ni, nj, nk] = bone.dims();
-    let plane = ni * nj;
+    let dims = bone.dims();
     let (b, c) = (bone.data(), ct.data());
     let data: Vec<u8> = (0..b.len())
         .into_par_iter()
@@ -339,17 +339,9 @@ pub(super) fn speckle_free_bone(
             if v >= cortex_hu {
                 return 1;
             }
-            let (i, j, k) = (q % ni, (q / ni) % nj, q / plane);
             let mut sum = v;
             let mut n = 1.0;
-            for (ok, r) in [
-                (i > 0, q.wrapping_sub(1)),
-                (i + 1 < ni, q + 1),
-                (j > 0, q.wrapping_sub(ni)),
-                (j + 1 < nj, q + ni),
-                (k > 0, q.wrapping_sub(plane)),
-                (k + 1 < nk, q + plane),
-            ] {
+            for (ok, r) in face_neighbours(q, dims) {
                 if ok {
                     sum += c[r] as f64;
                     n += 1.0;
@@ -465,15 +457,7 @@ pub(super) fn drop_loose_anterior_bone(
     }
     let a = analysis.data();
     while let Some(q) = stack.pop() {
-        let (i, j, k) = (q % ni, (q / ni) % nj, q / plane);
-        for (ok, r) in [
-            (i > 0, q.wrapping_sub(1)),
-            (i + 1 < ni, q + 1),
-            (j > 0, q.wrapping_sub(ni)),
-            (j + 1 < nj, q + ni),
-            (k > 0, q.wrapping_sub(plane)),
-            (k + 1 < nk, q + plane),
-        ] {
+        for (ok, r) in face_neighbours(q, [ni, nj, nk]) {
             if ok && f[r] != 0 && a[r] == 0 && ahead(r).is_some_and(|d| d > front_mm) {
                 f[r] = 0;
                 removed += 1;
