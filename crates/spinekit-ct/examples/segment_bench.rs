@@ -68,8 +68,8 @@ fn run(ct: &spinekit_image::Volume<i16>) {
             );
             let f = &s.report.findings;
             println!(
-                "noise {:.1} HU; dense non-bone {:.1} ml",
-                f.noise_hu, f.dense_non_bone_volume_ml
+                "noise {:.1} HU; dense non-bone {:.1} ml; blood pool {:?} HU; cortex {:.0} HU",
+                f.noise_hu, f.dense_non_bone_volume_ml, f.blood_pool_hu, f.cortex_hu
             );
         }
         Err(e) => {

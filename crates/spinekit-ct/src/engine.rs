@@ -110,7 +110,9 @@ pub fn segment(
     let body = body_mask(&cti);
     timer.lap("body outline", 0.15);
 
-    let mut bone_res = bone_mask(ct, &body, opts);
+    // An enhanced blood pool that reads near or above the cortex (a CT angiogram) is told from bone by its density.
+    let blood_hu = blood_pool_hu(&cti, &body, noise_hu);
+    let mut bone_res = bone_mask(ct, &body, opts, blood_hu);
     bone_res.noise_hu = noise_hu;
     timer.lap("bone", 0.35);
 
@@ -156,7 +158,10 @@ pub fn segment(
 
     let sp = gi.spacing_mm;
     let spine = trace_spine(&filled, &body, sp)?;
-    drop_loose_anterior_bone(&mut filled, &analysis, &spine, sp);
+    let loose_ml = drop_loose_anterior_bone(&mut filled, &analysis, &spine, sp);
+    if std::env::var_os("SPINEKIT_TRACE_DEBUG").is_some() {
+        eprintln!("loose anterior bone {loose_ml:.1} ml");
+    }
     timer.lap("centreline", 0.55);
 
     let (mut segs, profile) = find_vertebrae(&filled, &analysis, &cti, &spine, sp)?;
@@ -411,6 +416,9 @@ pub(crate) struct BoneResult {
     clipped: bool,
     /// Image noise in soft tissue (HU), measured on the input.
     noise_hu: f64,
+    /// Enhanced blood pool (HU, see `blood_pool_hu`) and the cortical density the bone was told from it by.
+    blood_pool_hu: Option<f64>,
+    cortex_hu: f64,
 }
 
 /// The traced column on the internal grid: per slice k, body centre and body front/back (voxel units),
@@ -614,6 +622,8 @@ fn build_report(
             dense_non_bone_volume_ml: bone.dense_non_bone_ml,
             clipped_high_values: bone.clipped,
             noise_hu: bone.noise_hu,
+            blood_pool_hu: bone.blood_pool_hu,
+            cortex_hu: bone.cortex_hu,
         },
     }
 }

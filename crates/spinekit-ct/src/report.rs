@@ -91,4 +91,16 @@ pub struct Findings {
     /// reliable (uncorrelated noise of 30 HU added to the IRCADb series shifts its names).
     #[serde(default)]
     pub noise_hu: f64,
+    /// Density (HU) of an enhanced blood pool at 300 HU or more (a CT angiogram's aorta), where one was found.
+    #[serde(default)]
+    pub blood_pool_hu: Option<f64>,
+    /// Density (HU) a region that reads like the blood pool must partly reach to count as bone (the pool + 150 HU);
+    /// 400 HU, the cortex every bone region must partly reach, where no pool is found.
+    #[serde(default = "default_cortex_hu")]
+    pub cortex_hu: f64,
+}
+
+/// The cortical density of reports written before it was recorded.
+fn default_cortex_hu() -> f64 {
+    400.0
 }

@@ -254,3 +254,34 @@ fn venous_aorta_speckle_stays_out_of_the_vertebrae() {
     let cfg = thoracolumbar_contrast(spinekit_phantom::ContrastPhase::PortalVenous, 30.0);
     right_names(&cfg, "venous T4–L3");
 }
+
+/// Arterial phase, T4–L3 at 0.8 × 0.8 × 1 mm with osteoporotic marrow (80 HU): where the 300 HU aorta lies against
+/// a body, the body's thin shell (all of it one voxel's rim) went with the aorta when the two were split, the
+/// marrow lay open, and T6–T10 were cut in the wrong places (8 names wrong, `uncertain`). The shell's cortical
+/// rim now stays with the bone: every name is right.
+#[test]
+fn arterial_aorta_against_fatty_marrow_leaves_the_shell() {
+    let mut cfg = thoracolumbar_contrast(spinekit_phantom::ContrastPhase::Arterial, 15.0);
+    cfg.trabecular_hu = 80.0;
+    right_names(&cfg, "arterial T4–L3, marrow 80 HU");
+}
+
+/// A CT angiogram: the aorta at 450 HU reads above the 400 HU cortex, so it was kept as bone and the vertebrae
+/// grew into it (T4–L3: 12 names wrong at 400 and 450 HU, 9 at 500 HU, `uncertain`). The blood pool's density is now
+/// measured, and a region whose dense voxels read like it must reach 150 HU above it to count as bone: every name
+/// is right.
+#[test]
+fn ct_angiogram_aorta_above_the_cortex_stays_out_of_the_spine() {
+    let mut cfg = thoracolumbar_contrast(spinekit_phantom::ContrastPhase::Arterial, 15.0);
+    cfg.aorta_hu = Some(450.0);
+    let c = right_names(&cfg, "CT angiogram T4–L3, aorta 450 HU");
+    let f = &c.report.findings;
+    let pool = f.blood_pool_hu.expect("the aorta found as a blood pool");
+    assert!((pool - 450.0).abs() < 15.0, "blood pool {pool} HU");
+    // (Cortex is compared in whole HU.)
+    assert!(
+        (f.cortex_hu - (pool + 150.0)).abs() <= 1.0,
+        "cortex {} HU",
+        f.cortex_hu
+    );
+}

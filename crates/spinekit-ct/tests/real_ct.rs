@@ -302,6 +302,11 @@ fn ircadb_with_added_noise_keeps_its_names() {
         "clean noise {}",
         clean.findings.noise_hu
     );
+    // A portal-venous study: no blood pool reaches 300 HU, and bone is told from contrast at the usual cortex.
+    assert_eq!(
+        (clean.findings.blood_pool_hu, clean.findings.cortex_hu),
+        (None, 400.0)
+    );
     // (texture, added SD, seed, range of the measured noise: the neighbour-difference SD reads the scanner
     // texture's correlated noise lower than its SD).
     let cases = [

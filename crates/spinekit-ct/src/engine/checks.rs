@@ -179,6 +179,8 @@ mod tests {
                 dense_non_bone_volume_ml: 0.0,
                 clipped_high_values: false,
                 noise_hu: 10.0,
+                blood_pool_hu: None,
+                cortex_hu: 400.0,
             },
         }
     }
