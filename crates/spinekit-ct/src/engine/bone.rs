@@ -391,21 +391,12 @@ pub(super) fn split_non_cortical(
     let plane = ni * nj;
     let vox_ml = ct.geometry().spacing_mm.iter().product::<f64>() / 1000.0;
     let (cortex, pool_cortex) = (rule.cortex, rule.cortex_hu());
+    let dims = [ni, nj, nk];
     let inner = |m: &[u8], q: usize| -> bool {
-        let (i, j, k) = (q % ni, (q / ni) % nj, q / plane);
         m[q] != 0
-            && i > 0
-            && i + 1 < ni
-            && j > 0
-            && j + 1 < nj
-            && k > 0
-            && k + 1 < nk
-            && m[q - 1] != 0
-            && m[q + 1] != 0
-            && m[q - ni] != 0
-            && m[q + ni] != 0
-            && m[q - plane] != 0
-            && m[q + plane] != 0
+            && face_neighbours(q, dims)
+                .iter()
+                .all(|&(ok, r)| ok && m[r] != 0)
     };
     let eroded: Vec<u8> = (0..bone.len())
         .into_par_iter()
@@ -422,7 +413,7 @@ pub(super) fn split_non_cortical(
         if l != 0 {
             return l;
         }
-        face_neighbours(q, [ni, nj, nk])
+        face_neighbours(q, dims)
             .into_iter()
             .filter(|&(ok, _)| ok)
             .map(|(_, r)| comps.labels[r])
@@ -495,7 +486,6 @@ pub(super) fn split_non_cortical(
     // no longer enclosed, and three thoracic bodies stayed unfilled (arterial phantom, marrow 80 HU, noise 15 HU).
     // Rim voxels at cortical density stay where they join (through each other) the bone that stays; the aorta's
     // own rim holds only scattered noise voxels at that density.
-    let dims = [ni, nj, nk];
     let stays = |r: usize| bone[r] != 0 && !bad[part(r) as usize];
     let cortical_rim = |q: usize| comps.labels[q] == 0 && ct.data()[q] >= pool_cortex;
     let mut back: HashSet<usize> = remove
