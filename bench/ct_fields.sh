@@ -34,6 +34,14 @@ run() {
   if [ "$status" = Confident ] && [ "$w" -gt 0 ]; then confident_wrong=$((confident_wrong + 1)); fi
 }
 
+# thoracolumbar "ENV=… ENV=…": the three contrast fields (T10–sacrum, T4–L3, T1–T12) at 0.8 x 0.8 x 1 mm.
+thoracolumbar() {
+  for f in "T10 sacrum" "T4 L3" "T1 T12"; do
+    # shellcheck disable=SC2086
+    run "$1" normal $f 0.8,0.8,1
+  done
+}
+
 case "$suite" in
   matrix)
     for vox in 1 2 3 0.8,0.8,3; do
@@ -49,12 +57,7 @@ case "$suite" in
   contrast)
     for phase in venous arterial; do
       for noise in 15 30 45; do
-        for hu in 170 80; do
-          for f in "T10 sacrum" "T4 L3" "T1 T12"; do
-            # shellcheck disable=SC2086
-            run "CONTRAST=$phase NOISE=$noise HU=$hu" normal $f 0.8,0.8,1
-          done
-        done
+        for hu in 170 80; do thoracolumbar "CONTRAST=$phase NOISE=$noise HU=$hu"; done
       done
     done
     ;;
@@ -72,12 +75,7 @@ case "$suite" in
     ;;
   angio)
     for aorta in 400 500; do
-      for noise in 15 45; do
-        for f in "T10 sacrum" "T4 L3" "T1 T12"; do
-          # shellcheck disable=SC2086
-          run "CONTRAST=arterial AORTA=$aorta NOISE=$noise" normal $f 0.8,0.8,1
-        done
-      done
+      for noise in 15 45; do thoracolumbar "CONTRAST=arterial AORTA=$aorta NOISE=$noise"; done
     done
     ;;
   slab)

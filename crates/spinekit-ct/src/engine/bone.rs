@@ -75,33 +75,46 @@ impl CortexRule {
         self.pool.map_or(self.cortex, |p| p.1)
     }
 
-    /// Whether a region of `n` voxels, `at_cortex` of them at the cortex (their HU summing to `cortex_sum_hu`)
-    /// and `above_pool` at the pool's cortex, is without cortex.
-    pub fn non_cortical(
-        &self,
-        n: u64,
-        at_cortex: u64,
-        cortex_sum_hu: f64,
-        above_pool: u64,
-    ) -> bool {
-        (at_cortex as f64) < 0.05 * n.max(1) as f64
-            || self.is_pool(n, at_cortex, cortex_sum_hu, above_pool, 0.05)
+    /// Whether region `c` is without cortex.
+    pub fn non_cortical(&self, c: &DenseCount) -> bool {
+        (c.at_cortex as f64) < 0.05 * c.voxels.max(1) as f64 || self.is_pool(c, 0.05)
     }
 
-    /// Whether such a region is the blood pool: its voxels at the cortex read the pool, and under `fraction` of
-    /// its voxels reach the pool's cortex.
-    pub fn is_pool(
-        &self,
-        n: u64,
-        at_cortex: u64,
-        cortex_sum_hu: f64,
-        above_pool: u64,
-        fraction: f64,
-    ) -> bool {
+    /// Whether region `c` is the blood pool: its voxels at the cortex read the pool, and under `fraction` of its
+    /// voxels reach the pool's cortex.
+    pub fn is_pool(&self, c: &DenseCount, fraction: f64) -> bool {
         self.pool.is_some_and(|(p, _)| {
-            (cortex_sum_hu / at_cortex.max(1) as f64 - p).abs() <= POOL_MATCH_HU
-                && (above_pool as f64) < fraction * n.max(1) as f64
+            (c.cortex_sum_hu / c.at_cortex.max(1) as f64 - p).abs() <= POOL_MATCH_HU
+                && (c.above_pool as f64) < fraction * c.voxels.max(1) as f64
         })
+    }
+}
+
+/// What [`CortexRule`] reads of a region: its voxels, those at the cortex (and their HU sum), and those at the
+/// pool's cortex. Counted voxel by voxel ([`DenseCount::add`]) and merged across slices.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct DenseCount {
+    pub voxels: u64,
+    pub at_cortex: u64,
+    pub cortex_sum_hu: f64,
+    pub above_pool: u64,
+}
+
+impl DenseCount {
+    pub fn add(&mut self, v: i16, rule: &CortexRule) {
+        self.voxels += 1;
+        if v >= rule.cortex {
+            self.at_cortex += 1;
+            self.cortex_sum_hu += f64::from(v);
+        }
+        self.above_pool += u64::from(v >= rule.cortex_hu());
+    }
+
+    pub fn merge(&mut self, o: &DenseCount) {
+        self.voxels += o.voxels;
+        self.at_cortex += o.at_cortex;
+        self.cortex_sum_hu += o.cortex_sum_hu;
+        self.above_pool += o.above_pool;
     }
 }
 
@@ -201,11 +214,9 @@ pub(super) fn bone_mask(
     let [ni, nj, nk] = ct.dims();
     let plane = ni * nj;
     let rule = CortexRule::new(opts.cortex_hu, pool_hu);
-    let (cortex, pool_cortex) = (rule.cortex, rule.cortex_hu());
     let max_v = ct.data().iter().copied().max().unwrap_or(0);
-    // Per slice partial sums, merged, per component: (label, dense, inside, at_max, above the pool's cortex, HU sum
-    // of the dense voxels).
-    type Acc = (u32, u32, u32, u32, u32, i64);
+    // Per slice partial sums, merged, per component: (label, what the cortex rule reads, inside, at_max).
+    type Acc = (u32, DenseCount, u32, u32);
     let per_slice: Vec<Vec<Acc>> = (0..nk)
         .into_par_iter()
         .map(|k| {
@@ -219,35 +230,27 @@ pub(super) fn bone_mask(
                         continue;
                     }
                     let slot = *touched.entry(l).or_insert_with(|| {
-                        acc.push((l, 0, 0, 0, 0, 0));
+                        acc.push((l, DenseCount::default(), 0, 0));
                         acc.len() - 1
                     });
                     let v = ct.data()[idx];
-                    acc[slot].1 += u32::from(v >= cortex);
+                    acc[slot].1.add(v, &rule);
                     acc[slot].2 += u32::from(map([i, j, k]).is_some_and(|b| body.data()[b] != 0));
                     acc[slot].3 += u32::from(v == max_v);
-                    acc[slot].4 += u32::from(v >= pool_cortex);
-                    if v >= cortex {
-                        acc[slot].5 += i64::from(v);
-                    }
                 }
             }
             acc
         })
         .collect();
-    let mut dense = vec![0u64; nc];
+    let mut dense = vec![DenseCount::default(); nc];
     let mut inside = vec![0u64; nc];
     let mut at_max = vec![0u64; nc];
-    let mut above_pool = vec![0u64; nc];
-    let mut sum_hu = vec![0i64; nc];
     for s in per_slice {
-        for (l, d, ins, mx, ab, sum) in s {
+        for (l, d, ins, mx) in s {
             let l = l as usize;
-            dense[l] += d as u64;
+            dense[l].merge(&d);
             inside[l] += ins as u64;
             at_max[l] += mx as u64;
-            above_pool[l] += ab as u64;
-            sum_hu[l] += sum;
         }
     }
     let mut keep = vec![false; nc];
@@ -257,12 +260,7 @@ pub(super) fn bone_mask(
         let n = comps.sizes[l] as f64;
         let in_body = inside[l] as f64 / n >= 0.5;
         let big = n * vox_mm3 >= 30.0;
-        let cortical = !rule.non_cortical(
-            comps.sizes[l] as u64,
-            dense[l],
-            sum_hu[l] as f64,
-            above_pool[l],
-        );
+        let cortical = !rule.non_cortical(&dense[l]);
         keep[l] = big && in_body && cortical;
         if keep[l] {
             bone_vox += comps.sizes[l] as u64;
@@ -299,7 +297,7 @@ pub(super) fn bone_mask(
     // vertebra).
     // (The solid scan only where no contrast shows outside: it costs a pass over the grid.)
     if dense_non_bone / 1000.0 >= CONTRAST_FINDING_ML
-        || solid_non_cortical_ml(ct, &data, pool_cortex) >= SOLID_NON_CORTICAL_MIN_ML
+        || solid_non_cortical_ml(ct, &data, rule.cortex_hu()) >= SOLID_NON_CORTICAL_MIN_ML
     {
         let split_ml = split_non_cortical(ct, &mut data, &mut dense_data, &rule);
         dense_non_bone += split_ml * 1000.0;
@@ -320,7 +318,7 @@ pub(super) fn bone_mask(
         clipped: max_v < 2000 && bone_vox > 0 && bone_max as f64 / bone_vox as f64 > 0.01,
         noise_hu: 0.0,
         blood_pool_hu: pool_hu,
-        cortex_hu: f64::from(pool_cortex),
+        cortex_hu: f64::from(rule.cortex_hu()),
     }
 }
 
@@ -390,7 +388,6 @@ pub(super) fn split_non_cortical(
     let [ni, nj, nk] = ct.dims();
     let plane = ni * nj;
     let vox_ml = ct.geometry().spacing_mm.iter().product::<f64>() / 1000.0;
-    let (cortex, pool_cortex) = (rule.cortex, rule.cortex_hu());
     let dims = [ni, nj, nk];
     let inner = |m: &[u8], q: usize| -> bool {
         m[q] != 0
@@ -421,55 +418,43 @@ pub(super) fn split_non_cortical(
             .unwrap_or(0)
     };
     // Counts per part, slice by slice (no per-voxel part map: it would cost four bytes a voxel).
-    // Per part: voxels, at the cortex, above the pool's cortex, HU sum of those at the cortex.
-    type Counts = (Vec<u64>, Vec<u64>, Vec<u64>, Vec<f64>);
-    let zero = || -> Counts { (vec![0; nc], vec![0; nc], vec![0; nc], vec![0.0; nc]) };
-    let (total, dense_count, above_pool, sum_hu) = (0..nk)
+    let zero = || vec![DenseCount::default(); nc];
+    let counts = (0..nk)
         .into_par_iter()
-        .fold(zero, |(mut t, mut d, mut a, mut s), k| {
+        .fold(zero, |mut c, k| {
             for (q, &b) in bone.iter().enumerate().skip(k * plane).take(plane) {
                 if b != 0 {
                     let l = part(q) as usize;
                     if l != 0 {
-                        let v = ct.data()[q];
-                        t[l] += 1;
-                        d[l] += u64::from(v >= cortex);
-                        a[l] += u64::from(v >= pool_cortex);
-                        if v >= cortex {
-                            s[l] += f64::from(v);
-                        }
+                        c[l].add(ct.data()[q], rule);
                     }
                 }
             }
-            (t, d, a, s)
+            c
         })
-        .reduce(zero, |(mut t, mut d, mut a, mut s), (t2, d2, a2, s2)| {
-            for l in 0..nc {
-                t[l] += t2[l];
-                d[l] += d2[l];
-                a[l] += a2[l];
-                s[l] += s2[l];
+        .reduce(zero, |mut c, c2| {
+            for (a, b) in c.iter_mut().zip(&c2) {
+                a.merge(b);
             }
-            (t, d, a, s)
+            c
         });
     let bad: Vec<bool> = (0..nc)
         .map(|l| {
             l > 0
-                && total[l] as f64 * vox_ml >= NON_CORTICAL_MIN_ML
-                && rule.non_cortical(total[l], dense_count[l], sum_hu[l], above_pool[l])
+                && counts[l].voxels as f64 * vox_ml >= NON_CORTICAL_MIN_ML
+                && rule.non_cortical(&counts[l])
         })
         .collect();
     if std::env::var_os("SPINEKIT_TRACE_DEBUG").is_some() {
-        for l in 1..nc {
-            if total[l] as f64 * vox_ml >= NON_CORTICAL_MIN_ML {
-                let t = total[l] as f64;
+        for (c, &is_bad) in counts.iter().zip(&bad).skip(1) {
+            if c.voxels as f64 * vox_ml >= NON_CORTICAL_MIN_ML {
+                let t = c.voxels as f64;
                 eprintln!(
-                    "part {:.0} ml: {:.3} at cortex (mean {:.0} HU), {:.3} above the pool's; bad {}",
+                    "part {:.0} ml: {:.3} at cortex (mean {:.0} HU), {:.3} above the pool's; bad {is_bad}",
                     t * vox_ml,
-                    dense_count[l] as f64 / t,
-                    sum_hu[l] / dense_count[l].max(1) as f64,
-                    above_pool[l] as f64 / t,
-                    bad[l]
+                    c.at_cortex as f64 / t,
+                    c.cortex_sum_hu / c.at_cortex.max(1) as f64,
+                    c.above_pool as f64 / t,
                 );
             }
         }
@@ -487,7 +472,7 @@ pub(super) fn split_non_cortical(
     // Rim voxels at cortical density stay where they join (through each other) the bone that stays; the aorta's
     // own rim holds only scattered noise voxels at that density.
     let stays = |r: usize| bone[r] != 0 && !bad[part(r) as usize];
-    let cortical_rim = |q: usize| comps.labels[q] == 0 && ct.data()[q] >= pool_cortex;
+    let cortical_rim = |q: usize| comps.labels[q] == 0 && ct.data()[q] >= rule.cortex_hu();
     let mut back: HashSet<usize> = remove
         .par_iter()
         .copied()
@@ -754,7 +739,6 @@ pub(super) fn drop_vessel_sections(
     rule: &CortexRule,
     mid_x_mm: f64,
 ) -> f64 {
-    let (cortex, pool_cortex) = (rule.cortex, rule.cortex_hu());
     let [ni, nj, _] = ct.dims();
     let g = *ct.geometry();
     let plane = ni * nj;
@@ -773,41 +757,26 @@ pub(super) fn drop_vessel_sections(
         .zip(ct.data().par_chunks(plane))
         .enumerate()
         .map(|(k, ((b, o), c))| {
-            // 8-connected sections of the slice (26-connectivity on a one-slice grid): voxels, voxels at
-            // cortical density, centroid, voxels at the pool's cortex, HU sum of those at the cortex.
+            // 8-connected sections of the slice (26-connectivity on a one-slice grid): what the cortex rule
+            // reads of each, and its centroid.
             let slice = Volume::from_vec([ni, nj, 1], g, b.to_vec()).expect("one slice");
             let comps = morph::label_components(&slice, morph::Connectivity::TwentySix);
             drop(slice);
             let lab = comps.labels;
-            let mut stats =
-                vec![(0usize, 0usize, 0.0f64, 0.0f64, 0usize, 0.0f64); comps.sizes.len()];
+            let mut stats = vec![(DenseCount::default(), 0.0f64, 0.0f64); comps.sizes.len()];
             for (q, &l) in lab.iter().enumerate() {
                 if l != 0 {
                     let st = &mut stats[l as usize];
-                    st.0 += 1;
-                    st.1 += usize::from(c[q] >= cortex);
-                    st.4 += usize::from(c[q] >= pool_cortex);
-                    if c[q] >= cortex {
-                        st.5 += f64::from(c[q]);
-                    }
-                    st.2 += (q % ni) as f64;
-                    st.3 += (q / ni) as f64;
+                    st.0.add(c[q], rule);
+                    st.1 += (q % ni) as f64;
+                    st.2 += (q / ni) as f64;
                 }
             }
             let mut taken = 0usize;
-            for (l, &(cnt, dense_cnt, si, sj, above, cortex_sum)) in
-                stats.iter().enumerate().skip(1)
-            {
+            for (l, (d, si, sj)) in stats.iter().enumerate().skip(1) {
+                let (cnt, dense_cnt) = (d.voxels as usize, d.at_cortex as usize);
                 // (A CT angiogram's aorta reads at the cortex: its section is the pool's, not cortex.)
-                let pool = || {
-                    rule.is_pool(
-                        cnt as u64,
-                        dense_cnt as u64,
-                        cortex_sum,
-                        above as u64,
-                        SECTION_CORTEX_MAX_FRACTION,
-                    )
-                };
+                let pool = || rule.is_pool(d, SECTION_CORTEX_MAX_FRACTION);
                 if (cnt as f64) * px_mm2 < SECTION_MIN_MM2
                     || (dense_cnt as f64 > SECTION_CORTEX_MAX_FRACTION * cnt as f64 && !pool())
                 {
@@ -939,15 +908,22 @@ mod tests {
     /// at 450 HU the aorta is without cortex and the vertebra keeps it; without a pool both count as cortical.
     #[test]
     fn the_pool_is_told_from_bone_by_what_reads_at_the_cortex() {
+        // (voxels, at the cortex, their mean HU, above the pool's cortex)
+        let region = |at_cortex: u64, mean_hu: f64, above_pool: u64| DenseCount {
+            voxels: 10_000,
+            at_cortex,
+            cortex_sum_hu: at_cortex as f64 * mean_hu,
+            above_pool,
+        };
         let pool = CortexRule::new(400.0, Some(450.0));
         assert_eq!(pool.cortex_hu(), 600);
-        assert!(pool.non_cortical(10_000, 6_000, 6_000.0 * 470.0, 0));
-        assert!(!pool.non_cortical(10_000, 3_000, 3_000.0 * 800.0, 2_000));
+        assert!(pool.non_cortical(&region(6_000, 470.0, 0)));
+        assert!(!pool.non_cortical(&region(3_000, 800.0, 2_000)));
         let none = CortexRule::new(400.0, None);
         assert_eq!(none.cortex_hu(), 400);
-        assert!(!none.non_cortical(10_000, 6_000, 6_000.0 * 470.0, 6_000));
-        assert!(!none.non_cortical(10_000, 3_000, 3_000.0 * 800.0, 3_000));
-        assert!(none.non_cortical(10_000, 400, 400.0 * 420.0, 400));
+        assert!(!none.non_cortical(&region(6_000, 470.0, 6_000)));
+        assert!(!none.non_cortical(&region(3_000, 800.0, 3_000)));
+        assert!(none.non_cortical(&region(400, 420.0, 400)));
     }
 
     /// A 1 mm grid in a 40 HU body: a 450 HU vessel (radius 11 mm, 80 slices: 30 ml) beside a bone
