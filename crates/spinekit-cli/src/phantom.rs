@@ -61,6 +61,12 @@ pub struct PhantomControls {
     /// Noise standard deviation in water, HU.
     #[arg(long, value_name = "HU")]
     noise_hu: Option<f64>,
+    /// Aortic blood pool, HU (overrides the phase's; a CT angiogram reads 400–500).
+    #[arg(long, value_name = "HU")]
+    aorta_hu: Option<f64>,
+    /// Positive oral contrast in the small bowel, HU (150–400 dilute, up to 1000 or more concentrated).
+    #[arg(long, value_name = "HU")]
+    oral_contrast_hu: Option<f64>,
     /// Degenerative spine of an older adult: `moderate` or `severe` (narrowed discs, osteophytes, vacuum discs,
     /// aortic calcification).
     #[arg(long, value_name = "GRADE")]
@@ -211,6 +217,12 @@ impl PhantomControls {
         }
         if let Some(n) = self.noise_hu {
             set(&mut j, "noise_sigma_hu", n.into());
+        }
+        if let Some(a) = self.aorta_hu {
+            set(&mut j, "aorta_hu", a.into());
+        }
+        if let Some(o) = self.oral_contrast_hu {
+            set(&mut j, "oral_contrast_hu", o.into());
         }
         if let Some(d) = &self.degeneration {
             let grade: spinekit_phantom::DegenerationPreset = d.parse().map_err(bad)?;

@@ -240,6 +240,10 @@ fn phantom_writes_volumes_truth_and_pictures() {
         "L2:moderate:wedge",
         "--projection",
         "ap",
+        "--aorta-hu",
+        "450",
+        "--oral-contrast-hu",
+        "400",
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(stdout.contains("L1–L5"), "{stdout}");
@@ -277,6 +281,8 @@ fn phantom_writes_volumes_truth_and_pictures() {
         .find(|l| l["level"] == "L2")
         .unwrap();
     assert_eq!(l2["genant_grade"], "moderate");
+    assert_eq!(truth["config"]["aorta_hu"], 450.0);
+    assert_eq!(truth["config"]["oral_contrast_hu"], 400.0);
     assert!(truth["projection_ap"]["landmarks"].is_object());
     // Bad options: one line, exit 1, nothing written.
     let bad = dir.path().join("bad");
@@ -285,6 +291,7 @@ fn phantom_writes_volumes_truth_and_pictures() {
         vec!["--fracture", "L2:huge:wedge"],
         vec!["--voxel-mm", "0.1"],
         vec!["--scoliosis", "40"],
+        vec!["--oral-contrast-hu", "5000"],
     ] {
         let mut a = vec!["phantom", "-o", bad.to_str().unwrap()];
         a.extend(args.iter());

@@ -1,5 +1,5 @@
 //! Phantom field diagnostics: `cargo run --release -p spinekit-ct --example field -- VARIANT FIRST LAST VOXEL_MM[,Y,Z] [CERVICAL_LORDOSIS_DEG]`
-//! (VARIANT: normal, l6, t13, eleven, sacl5; env NOISE, HU, CONTRAST, AORTA, SLAB) prints the numbering, per-level names against the truth and the stage
+//! (VARIANT: normal, l6, t13, eleven, sacl5; env NOISE, HU, CONTRAST, AORTA, ORAL, SLAB) prints the numbering, per-level names against the truth and the stage
 //! timings; with `DIAG_OUT=DIR` it writes the CT, truth and labels as raw maps (i fastest) plus `dims.txt`.
 
 use spinekit_anatomy::{Enumeration, Level};
@@ -53,6 +53,10 @@ fn main() {
         Ok("venous") => c.contrast_phase = spinekit_phantom::ContrastPhase::PortalVenous,
         Ok("arterial") => c.contrast_phase = spinekit_phantom::ContrastPhase::Arterial,
         _ => {}
+    }
+    // `ORAL=HU`: positive oral contrast in the small bowel.
+    if let Some(o) = std::env::var("ORAL").ok().and_then(|v| v.parse().ok()) {
+        c.oral_contrast_hu = Some(o);
     }
     // `AORTA=HU`: the enhanced aorta's density (a CT angiogram at peak enhancement reads 400–500 HU).
     if let Some(a) = std::env::var("AORTA").ok().and_then(|v| v.parse().ok()) {

@@ -112,7 +112,7 @@ pub fn segment(
 
     // An enhanced blood pool that reads near or above the cortex (a CT angiogram) is told from bone by its density.
     let blood_hu = blood_pool_hu(&cti, &body, noise_hu);
-    let mut bone_res = bone_mask(ct, &body, opts, blood_hu);
+    let mut bone_res = bone_mask(ct, &body, opts, blood_hu, noise_hu);
     bone_res.noise_hu = noise_hu;
     timer.lap("bone", 0.35);
 

@@ -91,7 +91,8 @@ pub struct Findings {
     /// reliable (uncorrelated noise of 30 HU added to the IRCADb series shifts its names).
     #[serde(default)]
     pub noise_hu: f64,
-    /// Density (HU) of an enhanced blood pool at 300 HU or more (a CT angiogram's aorta), where one was found.
+    /// Density (HU) of an enhanced blood pool at 300 HU or more (a CT angiogram's aorta), where one was found; a
+    /// large homogeneous lumen of positive oral contrast reads the same way and is reported here too.
     #[serde(default)]
     pub blood_pool_hu: Option<f64>,
     /// Density (HU) a region that reads like the blood pool must partly reach to count as bone (the pool + 150 HU);

@@ -39,6 +39,10 @@ pub struct PhantomConfig {
     pub contrast_phase: ContrastPhase,
     /// Aortic blood-pool HU overriding the phase default.
     pub aorta_hu: Option<f64>,
+    /// Positive oral contrast: the small bowel's fluid reads this HU (dilute barium or iodine, 150–400 HU; more
+    /// where it is concentrated). None (water) by default; left out of the JSON when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oral_contrast_hu: Option<f64>,
     /// Noise standard deviation (HU) in water at the reference abdomen (32 × 23 cm); larger patients get more.
     pub noise_sigma_hu: f64,
     /// Body habitus.
@@ -68,6 +72,7 @@ impl Default for PhantomConfig {
             screws: Vec::new(),
             contrast_phase: ContrastPhase::NonContrast,
             aorta_hu: None,
+            oral_contrast_hu: None,
             noise_sigma_hu: 15.0,
             body: BodyHabitus::default(),
             degeneration: None,
@@ -362,6 +367,9 @@ impl PhantomConfig {
         }
         if let Some(a) = self.aorta_hu {
             in_range("aorta_hu", a, -50.0, 800.0, "HU")?;
+        }
+        if let Some(o) = self.oral_contrast_hu {
+            in_range("oral_contrast_hu", o, 0.0, 1500.0, "HU")?;
         }
         in_range("noise_sigma_hu", self.noise_sigma_hu, 0.0, 200.0, "HU")?;
         let b = &self.body;

@@ -110,6 +110,8 @@ pub struct SoftModel {
     pub aorta_shift_mm: f64,
     pub table_y: f64,
     pub enh: Enhancement,
+    /// Small-bowel fluid HU (positive oral contrast; water without it).
+    pub bowel_fluid_hu: f64,
     pub sc_fat: f64,
     pub muscle: f64,
     /// Key heights (world z).
@@ -198,6 +200,23 @@ pub(crate) fn spine_at(model: &SpineModel, z: f64) -> SpineAt {
 
 fn level_z(model: &SpineModel, l: Level) -> Option<f64> {
     model.segment(l).map(|s| s.frame.o.z)
+}
+
+/// Least gap (mm) between a small-bowel loop holding oral contrast and any bone: the iliacus and psoas, 10–20 mm
+/// thick, line the iliac fossae and the lumbar spine.
+const ORAL_LOOP_BONE_GAP_MM: f64 = 10.0;
+
+/// Whether loop `l` (bounded by the sphere of its largest radius) comes within `gap_mm` of a bone of `scene`.
+fn near_bone(scene: &Scene, l: &Loop, gap_mm: f64) -> bool {
+    let reach = l.r.x.max(l.r.y).max(l.r.z) + gap_mm;
+    scene.bone.iter().any(|b| {
+        let outside = |c: f64, lo: f64, hi: f64| (lo - c).max(c - hi).max(0.0);
+        let d = (outside(l.c.x, b.lo.x, b.hi.x).powi(2)
+            + outside(l.c.y, b.lo.y, b.hi.y).powi(2)
+            + outside(l.c.z, b.lo.z, b.hi.z).powi(2))
+        .sqrt();
+        d < reach && b.sdf(l.c) < reach
+    })
 }
 
 impl SoftModel {
@@ -319,7 +338,7 @@ impl SoftModel {
             } else {
                 0.0
             };
-            loops.push(Loop {
+            let l = Loop {
                 c: v3(x, y, zz),
                 r: v3(
                     r * rng.random_range(0.8..1.3),
@@ -328,7 +347,14 @@ impl SoftModel {
                 ),
                 gas,
                 colon: false,
-            });
+            };
+            // Muscle (iliacus, psoas) lies between the bowel and the bones; with dense oral contrast in the loop a
+            // contact would make contrast abut bone. (Decided after every draw, and only with oral contrast, so
+            // that the phantoms without it stay the same.)
+            if cfg.oral_contrast_hu.is_some() && near_bone(scene, &l, ORAL_LOOP_BONE_GAP_MM) {
+                continue;
+            }
+            loops.push(l);
         }
         // Ascending and descending colon in the flanks, transverse colon anteriorly below the liver.
         let mut zc = z_bot_bowel + 40.0;
@@ -407,6 +433,7 @@ impl SoftModel {
             aorta_shift_mm,
             table_y,
             enh: Enhancement::new(cfg.contrast_phase, cfg.aorta_hu),
+            bowel_fluid_hu: cfg.oral_contrast_hu.unwrap_or(HU_FLUID as f64),
             sc_fat,
             muscle: b.muscle_scale,
             z_dome,
@@ -792,7 +819,11 @@ impl SoftModel {
                         l.c.y,
                         a - w,
                         b - w,
-                        if l.colon { -40.0 } else { HU_FLUID },
+                        if l.colon {
+                            -40.0
+                        } else {
+                            self.bowel_fluid_hu as f32
+                        },
                         Tissue::Bowel,
                     );
                     if l.colon {

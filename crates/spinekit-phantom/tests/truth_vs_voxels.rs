@@ -799,3 +799,33 @@ fn lordosis_kyphosis_and_pelvis_in_truth_follow_the_request() {
     assert!((p.pelvic_incidence_deg - 54.0).abs() < 1e-6);
     assert!(a.coronal_curves.is_empty() && a.max_coronal_cobb_deg == 0.0);
 }
+
+/// Positive oral contrast: the small bowel's fluid reads the configured HU (noise aside), the rest of the body is
+/// unchanged, and the default (none) leaves the fluid at water.
+#[test]
+fn oral_contrast_fills_the_small_bowel() {
+    let mut cfg = small(Level::L1, Level::Sacrum, 3.0);
+    cfg.noise_sigma_hu = 0.0;
+    let plain = generate(&cfg, None).unwrap();
+    cfg.oral_contrast_hu = Some(400.0);
+    let oral = generate(&cfg, None).unwrap();
+    let bowel = Tissue::Bowel.code();
+    let (mut dense, mut changed_elsewhere) = (0usize, 0usize);
+    for ((&t, &a), &b) in plain
+        .tissues
+        .data()
+        .iter()
+        .zip(plain.ct.data())
+        .zip(oral.ct.data())
+    {
+        if t == bowel {
+            dense += usize::from(b >= 350 && a < 100);
+        } else if a != b {
+            changed_elsewhere += 1;
+        }
+    }
+    // At least 20 ml of 3 mm voxels of contrast-filled lumen.
+    assert!(dense as f64 * 27.0 / 1000.0 >= 20.0, "{dense} voxels");
+    // Outside the bowel only partial-volumed voxels at its surface change.
+    assert!(changed_elsewhere < dense, "{changed_elsewhere} of {dense}");
+}
