@@ -67,9 +67,24 @@ pub(super) struct CortexRule {
     pub cortex: i16,
     /// The blood pool (HU) and the cortex above it.
     pub pool: Option<(f64, i16)>,
-    /// Largest difference (HU) from a voxel to each of its six neighbours for it to lie inside a lumen: 3 noise
-    /// deviations + 20 HU, as in [`blood_pool_hu`].
+    /// Largest difference (HU) from a voxel to each of its six neighbours for it to lie inside a lumen
+    /// ([`lumen_tolerance_hu`], as in [`blood_pool_hu`]).
     pub flat_tol_hu: i32,
+}
+
+/// Largest difference (HU) from a voxel to each of its six neighbours for it to lie inside a homogeneous lumen:
+/// 3 noise deviations + 20 HU.
+fn lumen_tolerance_hu(noise_hu: f64) -> i32 {
+    (3.0 * noise_hu + 20.0) as i32
+}
+
+/// Whether voxel `q` of `ct` has all six neighbours inside the grid and within `tol_hu` of it.
+fn reads_like_neighbours(ct: &Volume<i16>, q: usize, tol_hu: i32) -> bool {
+    let c = ct.data();
+    let v = i32::from(c[q]);
+    face_neighbours(q, ct.dims())
+        .iter()
+        .all(|&(ok, r)| ok && (i32::from(c[r]) - v).abs() <= tol_hu)
 }
 
 impl CortexRule {
@@ -77,17 +92,13 @@ impl CortexRule {
         CortexRule {
             cortex: cortex_hu as i16,
             pool: pool_hu.map(|p| (p, (p + CORTEX_ABOVE_BLOOD_HU).max(cortex_hu) as i16)),
-            flat_tol_hu: (3.0 * noise_hu + 20.0) as i32,
+            flat_tol_hu: lumen_tolerance_hu(noise_hu),
         }
     }
 
     /// Whether voxel `q` of `ct` reads like its six neighbours (inside a lumen, not a cortex against marrow).
     pub fn flat(&self, ct: &Volume<i16>, q: usize) -> bool {
-        let c = ct.data();
-        let v = i32::from(c[q]);
-        face_neighbours(q, ct.dims())
-            .iter()
-            .all(|&(ok, r)| ok && (i32::from(c[r]) - v).abs() <= self.flat_tol_hu)
+        reads_like_neighbours(ct, q, self.flat_tol_hu)
     }
 
     /// The density a rim voxel needs to count as a bone's cortex: above the pool where there is one.
@@ -147,17 +158,17 @@ impl DenseCount {
 
 /// Density (HU) of an enhanced blood pool (aorta, heart chambers; or bowel loops full of positive oral contrast,
 /// which bone is told from in the same way) in `cti`, where there is one: among the peaks of the histogram of
-/// homogeneous voxels inside the `body` (all six neighbours within 3 noise deviations + 20 HU), 250 to 1000 HU, the
-/// densest whose 100 HU window holds at least `BLOOD_POOL_MIN_ML` with a mean of at least `BLOOD_POOL_MIN_HU`. Bone is heterogeneous (cortex against marrow) and mostly fails the homogeneity test.
+/// homogeneous voxels inside the `body` ([`reads_like_neighbours`] within [`lumen_tolerance_hu`]), 250 to
+/// 1000 HU, the densest whose 100 HU window holds at least `BLOOD_POOL_MIN_ML` with a mean of at least
+/// `BLOOD_POOL_MIN_HU`. Bone is heterogeneous (cortex against marrow) and mostly fails the homogeneity test.
 pub(super) fn blood_pool_hu(cti: &Volume<i16>, body: &Volume<u8>, noise_hu: f64) -> Option<f64> {
     const LO: i32 = 250;
     const BIN: i32 = 10;
     const BINS: usize = 75;
-    let dims = cti.dims();
-    let [ni, nj, nk] = dims;
+    let [ni, nj, nk] = cti.dims();
     let plane = ni * nj;
     let (c, b) = (cti.data(), body.data());
-    let tol = (3.0 * noise_hu + 20.0) as i32;
+    let tol = lumen_tolerance_hu(noise_hu);
     let (hist, sums) = (1..nk.saturating_sub(1))
         .into_par_iter()
         .fold(
@@ -168,10 +179,7 @@ pub(super) fn blood_pool_hu(cti: &Volume<i16>, body: &Volume<u8>, noise_hu: f64)
                     if !(LO..LO + BIN * BINS as i32).contains(&v) || b[q] == 0 {
                         continue;
                     }
-                    let flat = face_neighbours(q, dims)
-                        .iter()
-                        .all(|&(ok, r)| ok && (i32::from(c[r]) - v).abs() <= tol);
-                    if flat {
+                    if reads_like_neighbours(cti, q, tol) {
                         let bin = ((v - LO) / BIN) as usize;
                         h[bin] += 1;
                         s[bin] += f64::from(v);
