@@ -597,15 +597,20 @@ pub(super) fn find_vertebrae(
     if std::env::var_os("SPINEKIT_TRACE_DEBUG").is_some() {
         eprintln!("mask candidates before the CT check {cands:?}");
     }
-    if let Some(hm) = spacing_mm {
+    // The faint mid-bodies of fatty marrow at 3 mm leave such gaps between every pair of discs, and they halve the
+    // spacing measured on the gaps (21 mm for 36); against that spacing a mid-body passes for a disc and a disc for
+    // a body. So the spacing used here is at least `SPACING_MIN_DEPTHS` body depths, and it is measured again on
+    // the candidates that are left.
+    if let Some(hm) = spacing_mm.map(|h| h.max(SPACING_MIN_DEPTHS * s.depth_mm)) {
+        let body_reach = ((BODY_EVIDENCE_REACH_MM / sp[2]).round() as usize).max(1);
         cands.retain(|&(i, _)| {
-            let near: Vec<&DiscEvidence> = ct[around(i, n)].iter().collect();
-            let body = near
+            let body = ct[i.saturating_sub(body_reach)..=(i + body_reach).min(n - 1)]
                 .iter()
                 .any(|e| e.contrast >= 0.5 && e.width_mm >= 0.5 * hm);
-            !body || near.iter().any(|e| is_ct_disc(e, hm))
+            !body || ct[around(i, n)].iter().any(|e| is_ct_disc(e, hm))
         });
     }
+    let spacing_mm = median(gaps_of(&cands)).or(spacing_mm);
     let mut extra = thin_discs(&arc, &pa, &cands);
     // Where noise or faint marrow fill every gap of the filled mask (a low-dose chest CT, a noisy thin-slice or
     // bone-kernel series), the thin gaps of the mask before closing give the spacing. Those miss discs too, and a
@@ -825,6 +830,15 @@ impl ColumnProfile {
 /// the mask before closing: narrowed lumbar discs are 3–6 mm, cervical and upper thoracic 4.5–6 mm; a disc of
 /// normal lumbar height (8.8 ± 1.4 mm, clinical-reference §6.2) leaves a gap in the filled bone mask.
 const CT_ONLY_DISC_MAX_MM: f64 = 10.0;
+
+/// Least disc spacing (body height plus disc), in body depths (AP), against which a gap in the filled mask is read
+/// as a disc or as a faint mid-body. Normal adults: 0.87 (T6) to 1.14 (T2) depths, lumbar 1.04–1.05 (Panjabi
+/// 1991–1992, as in the phantom's morphometry); the measured depth can read 10 % high.
+const SPACING_MIN_DEPTHS: f64 = 0.7;
+
+/// Reach (mm) from a gap in the filled mask within which the CT values' reading of a faint mid-body counts against
+/// it: at 3 mm slices the gap a fatty mid-body leaves lies up to two slices from the middle of its faint marrow.
+const BODY_EVIDENCE_REACH_MM: f64 = 6.0;
 
 /// Profile positions within one sample of `i` (of `n`): where a disc found in one profile is looked for in another.
 fn around(i: usize, n: usize) -> std::ops::RangeInclusive<usize> {
