@@ -285,13 +285,13 @@ pub(super) fn bone_mask(
             acc
         })
         .collect();
-    let mut dense = vec![DenseCount::default(); nc];
+    let mut dense_counts = vec![DenseCount::default(); nc];
     let mut inside = vec![0u64; nc];
     let mut at_max = vec![0u64; nc];
     for s in per_slice {
         for (l, d, ins, mx) in s {
             let l = l as usize;
-            dense[l].merge(&d);
+            dense_counts[l].merge(&d);
             inside[l] += ins as u64;
             at_max[l] += mx as u64;
         }
@@ -303,7 +303,7 @@ pub(super) fn bone_mask(
         let n = comps.sizes[l] as f64;
         let in_body = inside[l] as f64 / n >= 0.5;
         let big = n * vox_mm3 >= 30.0;
-        let cortical = !rule.non_cortical(&dense[l]);
+        let cortical = !rule.non_cortical(&dense_counts[l]);
         keep[l] = big && in_body && cortical;
         if keep[l] {
             bone_vox += comps.sizes[l] as u64;
@@ -320,6 +320,10 @@ pub(super) fn bone_mask(
                 && inside[l] as f64 / comps.sizes[l] as f64 >= 0.5
         })
         .collect();
+    // Components taken for the blood pool though they hold cortex (see `bone_in_pool`).
+    let pooled: Vec<bool> = (0..nc)
+        .map(|l| dense[l] && rule.is_pool(&dense_counts[l], 0.05))
+        .collect();
     let mut data: Vec<u8> = comps
         .labels
         .par_iter()
@@ -330,7 +334,28 @@ pub(super) fn bone_mask(
         .par_iter()
         .map(|&l| u8::from(dense[l as usize]))
         .collect();
-    drop(comps);
+    if pooled.iter().any(|&p| p) {
+        let mut in_pool: Vec<u8> = comps
+            .labels
+            .par_iter()
+            .map(|&l| u8::from(pooled[l as usize]))
+            .collect();
+        drop(comps);
+        let found = bone_in_pool(ct, &mut in_pool, &rule);
+        for &q in &found {
+            data[q] = 1;
+            dense_data[q] = 0;
+        }
+        dense_non_bone -= found.len() as f64 * vox_mm3;
+        if std::env::var_os("SPINEKIT_TRACE_DEBUG").is_some() {
+            eprintln!(
+                "bone found in the pool {:.1} ml",
+                found.len() as f64 * vox_mm3 / 1000.0
+            );
+        }
+    } else {
+        drop(comps);
+    }
     // A contrast-filled vessel or organ touching a bone shares its component at the threshold: split the accepted
     // bone at its thin contacts (one-voxel erosion) and take out the large parts without cortex.
     // Only where contrast shows elsewhere in the scan (the split costs an erosion and a labelling of the whole
@@ -558,6 +583,45 @@ pub(super) fn split_non_cortical(
         dense[q] = 1;
     }
     remove.len() as f64 * vox_ml
+}
+
+/// Least volume (ml) of a piece of bone found inside a component taken for the blood pool ([`bone_in_pool`]): a
+/// thoracic vertebra with its rib necks holds 30–50 ml, a lumbar one 40–70.
+const POOL_BONE_MIN_ML: f64 = 5.0;
+
+/// Voxels of bone inside the components taken for the blood pool (`in_pool`, input grid): their parts split at
+/// thin contacts as the accepted bone's are ([`split_non_cortical`]), and the pieces left that are not the pool
+/// and hold cortex. On a 2 mm CT angiogram (aorta 500 HU) the partial-volumed thoracic cortex reads 500–600 HU, and
+/// where the aorta lies against the spine, vertebrae, ribs and aorta made one component whose dense voxels read
+/// like the pool (4.5 % reached the pool's cortex): T9–T12 were lost with it and their names were not found.
+fn bone_in_pool(ct: &Volume<i16>, in_pool: &mut [u8], rule: &CortexRule) -> Vec<usize> {
+    let mut pool_parts = vec![0u8; in_pool.len()];
+    split_non_cortical(ct, in_pool, &mut pool_parts, rule);
+    drop(pool_parts);
+    let left = Volume::from_vec(ct.dims(), *ct.geometry(), in_pool.to_vec()).expect("same dims");
+    let comps = morph::label_components(&left, morph::Connectivity::Six);
+    drop(left);
+    let mut counts = vec![DenseCount::default(); comps.sizes.len()];
+    for (q, &l) in comps.labels.iter().enumerate() {
+        if l != 0 {
+            counts[l as usize].add(ct, q, rule);
+        }
+    }
+    let vox_ml = ct.geometry().spacing_mm.iter().product::<f64>() / 1000.0;
+    let bone: Vec<bool> = counts
+        .iter()
+        .enumerate()
+        .map(|(l, c)| {
+            l > 0 && c.voxels as f64 * vox_ml >= POOL_BONE_MIN_ML && !rule.non_cortical(c)
+        })
+        .collect();
+    comps
+        .labels
+        .par_iter()
+        .enumerate()
+        .filter(|&(_, &l)| bone[l as usize])
+        .map(|(q, _)| q)
+        .collect()
 }
 
 /// Noise (HU in water, see `noise_sigma_hu`) from which, in a contrast-enhanced study, the bone of the analysis
