@@ -836,6 +836,12 @@ const CT_ONLY_DISC_MAX_MM: f64 = 10.0;
 /// 1991–1992, as in the phantom's morphometry); the measured depth can read 10 % high.
 const SPACING_MIN_DEPTHS: f64 = 0.7;
 
+/// Most usual vertebra height (body and disc), in body depths, that the height check of the segments trusts
+/// (normal adults 0.87–1.14, see `SPACING_MIN_DEPTHS`). On 5 mm slices of a chest the thin thoracic discs are
+/// averaged away and the filled mask showed three gaps in 12 levels; their median (95 mm) had a whole vertebra (T12,
+/// 30 mm) merged into the partial L1 below it as too short, and no rib-free vertebra was left to name from.
+const SPACING_MAX_DEPTHS: f64 = 1.5;
+
 /// Reach (mm) from a gap in the filled mask within which the CT values' reading of a faint mid-body counts against
 /// it: at 3 mm slices the gap a fatty mid-body leaves lies up to two slices from the middle of its faint marrow.
 const BODY_EVIDENCE_REACH_MM: f64 = 6.0;
@@ -874,6 +880,9 @@ pub(super) fn check_segment_heights(segs: &mut Vec<Seg>, p: &ColumnProfile, s: &
         (Some(h), Some(d)) => Some(h.min(d)),
         (h, _) => h,
     };
+    // At most `SPACING_MAX_DEPTHS` body depths: where the filled mask shows almost no disc, the gaps it shows lie
+    // levels apart.
+    let hm = hm.map(|h| h.min(SPACING_MAX_DEPTHS * s.depth_mm));
     if let Some(hm) = hm {
         // Two short complete neighbours that together make one vertebra, parted by a weak gap in the mask
         // (profile ≥ 0.2) where the CT values show no disc: noise left a gap in a mid-body. (Two crushed
@@ -1121,6 +1130,9 @@ pub(super) fn split_at_rib_pairs(
             .map_or(mid, |x| (s.k_lo + x) as f64)
     };
     let debug = std::env::var_os("SPINEKIT_TRACE_DEBUG").is_some();
+    if debug {
+        eprintln!("rib pair levels (slice, arc mm): {levels:.1?}; usual {usual:.1} mm; right {right:.1?}; left {left:.1?}");
+    }
     let two_levels = |w: &[(f64, f64)]| w[1].1 - w[0].1 >= min_gap;
     let mut cuts = 0;
     let mut i = 0;
@@ -1157,9 +1169,39 @@ pub(super) fn split_at_rib_pairs(
         if !two_levels(w) || gap > 1.4 * usual {
             continue;
         }
-        let inner: Vec<usize> = (0..segs.len().saturating_sub(1))
-            .filter(|&m| segs[m].hi_is_disc && segs[m].hi > w[0].0 && segs[m].hi < w[1].0)
-            .collect();
+        // Boundaries (segment indices below them) between the two rib pairs.
+        let inner = |segs: &[Seg]| -> Vec<usize> {
+            (0..segs.len().saturating_sub(1))
+                .filter(|&m| segs[m].hi_is_disc && segs[m].hi > w[0].0 && segs[m].hi < w[1].0)
+                .collect()
+        };
+        // Two rib pairs one level apart hold one disc between them: extra boundaries (a faint mid-body cut by the
+        // height check) go, and the one nearest the middle stays.
+        let found = inner(segs);
+        let mid = 0.5 * (w[0].0 + w[1].0);
+        if let (true, Some(&keep)) = (
+            found.len() > 1,
+            found.iter().min_by(|&&a, &&b| {
+                (segs[a].hi - mid)
+                    .abs()
+                    .total_cmp(&(segs[b].hi - mid).abs())
+            }),
+        ) {
+            if debug {
+                let b: Vec<f64> = found.iter().map(|&m| segs[m].hi).collect();
+                eprintln!(
+                    "boundaries {b:.1?} between rib pairs ({:.1}, {:.1}): one kept",
+                    w[0].0, w[1].0
+                );
+            }
+            // From the top down, so that the indices below stay valid: segment m takes in m + 1.
+            for &m in found.iter().rev().filter(|&&m| m != keep) {
+                segs[m].hi = segs[m + 1].hi;
+                segs[m].hi_is_disc = segs[m + 1].hi_is_disc;
+                segs.remove(m + 1);
+            }
+        }
+        let inner = inner(segs);
         let [m] = inner[..] else { continue };
         let x = 0.5 * (w[0].0 + w[1].0);
         if debug {
