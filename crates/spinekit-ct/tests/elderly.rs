@@ -346,6 +346,20 @@ fn angiogram_pool_gives_back_the_vertebrae_against_it() {
     }
 }
 
+/// A noisy CT angiogram (arterial aorta 300 HU, 45 HU of noise), T10–sacrum at 0.8 × 0.8 × 1 mm with fatty marrow
+/// (80 HU): 6.4 % of the aorta's voxels reach the 400 HU cortex, too few for a blood pool to be found, and the aorta
+/// was kept as bone; T10–T12 were named one level off (4 of 10 wrong, `uncertain`). Cortical-density voxels that few,
+/// and reading so little above the cortex, are a noise tail: every name is right.
+#[test]
+fn noisy_angiogram_aorta_is_not_bone() {
+    let mut cfg = PhantomConfig::small(Level::T10, Level::Sacrum);
+    cfg.voxel_size_mm = [0.8, 0.8, 1.0];
+    cfg.noise_sigma_hu = 45.0;
+    cfg.contrast_phase = spinekit_phantom::ContrastPhase::Arterial;
+    cfg.trabecular_hu = 80.0;
+    right_names(&cfg, "arterial T10–sacrum, noise 45 HU, marrow 80 HU");
+}
+
 /// Positive oral contrast (400 and 1000 HU in the small bowel, loops 10 mm or more from the bones), T10–sacrum at
 /// 3 mm: the contrast is found as a dense pool (399 and 984 HU), its loops are not bone, and the vertebrae, whose
 /// dense voxels lie against marrow, keep every name.
