@@ -361,13 +361,15 @@ pub(super) fn bone_mask(
         .par_iter()
         .map(|&l| u8::from(dense[l as usize]))
         .collect();
-    if pooled.iter().any(|&p| p) {
-        let mut in_pool: Vec<u8> = comps
+    let in_pool: Option<Vec<u8>> = pooled.iter().any(|&p| p).then(|| {
+        comps
             .labels
             .par_iter()
             .map(|&l| u8::from(pooled[l as usize]))
-            .collect();
-        drop(comps);
+            .collect()
+    });
+    drop(comps);
+    if let Some(mut in_pool) = in_pool {
         let found = bone_in_pool(ct, &mut in_pool, &rule);
         for &q in &found {
             data[q] = 1;
@@ -380,8 +382,6 @@ pub(super) fn bone_mask(
                 found.len() as f64 * vox_mm3 / 1000.0
             );
         }
-    } else {
-        drop(comps);
     }
     // A contrast-filled vessel or organ touching a bone shares its component at the threshold: split the accepted
     // bone at its thin contacts (one-voxel erosion) and take out the large parts without cortex.
@@ -480,10 +480,8 @@ pub(super) fn split_non_cortical(
     dense: &mut [u8],
     rule: &CortexRule,
 ) -> f64 {
-    let [ni, nj, nk] = ct.dims();
-    let plane = ni * nj;
+    let dims = ct.dims();
     let vox_ml = ct.geometry().spacing_mm.iter().product::<f64>() / 1000.0;
-    let dims = [ni, nj, nk];
     let inner = |m: &[u8], q: usize| -> bool {
         m[q] != 0
             && face_neighbours(q, dims)
@@ -512,27 +510,8 @@ pub(super) fn split_non_cortical(
             .find(|&x| x != 0)
             .unwrap_or(0)
     };
-    // Counts per part, slice by slice (no per-voxel part map: it would cost four bytes a voxel).
-    let zero = || vec![DenseCount::default(); nc];
-    let counts = (0..nk)
-        .into_par_iter()
-        .fold(zero, |mut c, k| {
-            for (q, &b) in bone.iter().enumerate().skip(k * plane).take(plane) {
-                if b != 0 {
-                    let l = part(q) as usize;
-                    if l != 0 {
-                        c[l].add(ct, q, rule);
-                    }
-                }
-            }
-            c
-        })
-        .reduce(zero, |mut c, c2| {
-            for (a, b) in c.iter_mut().zip(&c2) {
-                a.merge(b);
-            }
-            c
-        });
+    // Counts per part (no per-voxel part map: it would cost four bytes a voxel).
+    let counts = count_by_label(ct, nc, rule, |q| if bone[q] != 0 { part(q) } else { 0 });
     let bad: Vec<bool> = (0..nc)
         .map(|l| {
             l > 0
@@ -612,6 +591,35 @@ pub(super) fn split_non_cortical(
     remove.len() as f64 * vox_ml
 }
 
+/// What `rule` reads of each of `n` labelled regions of `ct` (`label_of` each voxel, 0 for none), slice by slice.
+fn count_by_label(
+    ct: &Volume<i16>,
+    n: usize,
+    rule: &CortexRule,
+    label_of: impl Fn(usize) -> u32 + Sync,
+) -> Vec<DenseCount> {
+    let [ni, nj, nk] = ct.dims();
+    let plane = ni * nj;
+    let zero = || vec![DenseCount::default(); n];
+    (0..nk)
+        .into_par_iter()
+        .fold(zero, |mut c, k| {
+            for q in k * plane..(k + 1) * plane {
+                let l = label_of(q) as usize;
+                if l != 0 {
+                    c[l].add(ct, q, rule);
+                }
+            }
+            c
+        })
+        .reduce(zero, |mut c, c2| {
+            for (a, b) in c.iter_mut().zip(&c2) {
+                a.merge(b);
+            }
+            c
+        })
+}
+
 /// Least volume (ml) of a piece of bone found inside a component taken for the blood pool ([`bone_in_pool`]): a
 /// thoracic vertebra with its rib necks holds 30–50 ml, a lumbar one 40–70.
 const POOL_BONE_MIN_ML: f64 = 5.0;
@@ -628,12 +636,7 @@ fn bone_in_pool(ct: &Volume<i16>, in_pool: &mut [u8], rule: &CortexRule) -> Vec<
     let left = Volume::from_vec(ct.dims(), *ct.geometry(), in_pool.to_vec()).expect("same dims");
     let comps = morph::label_components(&left, morph::Connectivity::Six);
     drop(left);
-    let mut counts = vec![DenseCount::default(); comps.sizes.len()];
-    for (q, &l) in comps.labels.iter().enumerate() {
-        if l != 0 {
-            counts[l as usize].add(ct, q, rule);
-        }
-    }
+    let counts = count_by_label(ct, comps.sizes.len(), rule, |q| comps.labels[q]);
     let vox_ml = ct.geometry().spacing_mm.iter().product::<f64>() / 1000.0;
     let bone: Vec<bool> = counts
         .iter()

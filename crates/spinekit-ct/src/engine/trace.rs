@@ -1179,14 +1179,12 @@ pub(super) fn split_at_rib_pairs(
         // height check) go, and the one nearest the middle stays.
         let found = inner(segs);
         let mid = 0.5 * (w[0].0 + w[1].0);
-        if let (true, Some(&keep)) = (
-            found.len() > 1,
-            found.iter().min_by(|&&a, &&b| {
-                (segs[a].hi - mid)
-                    .abs()
-                    .total_cmp(&(segs[b].hi - mid).abs())
-            }),
-        ) {
+        let nearest_mid = found.iter().copied().min_by(|&a, &b| {
+            (segs[a].hi - mid)
+                .abs()
+                .total_cmp(&(segs[b].hi - mid).abs())
+        });
+        if let Some(keep) = nearest_mid.filter(|_| found.len() > 1) {
             if debug {
                 let b: Vec<f64> = found.iter().map(|&m| segs[m].hi).collect();
                 eprintln!(
@@ -1203,15 +1201,14 @@ pub(super) fn split_at_rib_pairs(
         }
         let inner = inner(segs);
         let [m] = inner[..] else { continue };
-        let x = 0.5 * (w[0].0 + w[1].0);
         if debug {
             eprintln!(
-                "boundary {:.1} between rib pairs moved to {x:.1}",
+                "boundary {:.1} between rib pairs moved to {mid:.1}",
                 segs[m].hi
             );
         }
-        segs[m].hi = x;
-        segs[m + 1].lo = x;
+        segs[m].hi = mid;
+        segs[m + 1].lo = mid;
         segs[m + 1].lo_max_shift_mm = Some(0.15 * gap);
     }
 }
